@@ -1,0 +1,22 @@
+# Generate a C file holding the given files as NUL-terminated byte arrays.
+# Invoked as: cmake -DOUT=file.c -DSYMBOL=name -DFILES="a;b" -P embed.cmake
+# Files are sorted by name, so numbered migrations come out in order.
+list(SORT FILES)
+set(body "#include \"lib/embed.h\"\n\n")
+set(table "const struct embed_file ${SYMBOL}[] = {\n")
+set(i 0)
+foreach(f IN LISTS FILES)
+  file(READ "${f}" hex HEX)
+  string(LENGTH "${hex}" hexlen)
+  math(EXPR len "${hexlen} / 2")
+  string(REGEX REPLACE "([0-9a-f][0-9a-f])" "0x\\1," bytes "${hex}")
+  string(REGEX REPLACE "(0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,)" "\\1\n\t" bytes "${bytes}")
+  get_filename_component(name "${f}" NAME)
+  string(APPEND body "static const char ${SYMBOL}_${i}[] = {\n\t${bytes}0x00};\n")
+  string(APPEND table "\t{\"${name}\", ${SYMBOL}_${i}, ${len}},\n")
+  math(EXPR i "${i} + 1")
+endforeach()
+string(APPEND table "\t{0, 0, 0},\n};\n")
+file(WRITE "${OUT}.tmp" "${body}\n${table}")
+file(COPY_FILE "${OUT}.tmp" "${OUT}" ONLY_IF_DIFFERENT)
+file(REMOVE "${OUT}.tmp")

@@ -1,0 +1,27 @@
+/*
+ * crypto: the few primitives Herald needs, on OpenSSL's libcrypto.
+ */
+#ifndef HERALD_CRYPTO_H
+#define HERALD_CRYPTO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define CRYPTO_SHA256_HEX 65 /* 64 hex digits and a NUL */
+
+/* Fill out with n bytes from the system's CSPRNG; aborts if it fails. */
+void crypto_random(void *out, size_t n);
+
+/* SHA-256 of data as lower-case hex into out[CRYPTO_SHA256_HEX]. */
+void crypto_sha256_hex(const void *data, size_t len, char out[CRYPTO_SHA256_HEX]);
+
+/* Compare two byte strings in time that depends only on their lengths. */
+bool crypto_eq(const void *a, size_t alen, const void *b, size_t blen);
+
+/*
+ * Write prefix followed by nbytes of randomness in base64url (no padding)
+ * into out; outsz must be at least strlen(prefix) + 4 * nbytes / 3 + 2.
+ */
+void crypto_token(const char *prefix, size_t nbytes, char *out, size_t outsz);
+
+#endif
