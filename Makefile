@@ -1,0 +1,43 @@
+# A thin front for CMake. The two commands of the README: `make run` and
+# `make test`. Each installs what is missing first (scripts/bootstrap).
+JOBS ?= 2
+
+.PHONY: all bootstrap build run test bench fmt check-format lint clean
+
+all: build
+
+bootstrap:
+	@scripts/bootstrap
+
+build: bootstrap
+	cmake --preset dev >/dev/null
+	cmake --build --preset dev -j $(JOBS)
+
+# Build the optimised binary and serve on 127.0.0.1:8080 (HERALD_* settings apply).
+run: bootstrap
+	cmake --preset release >/dev/null
+	cmake --build --preset release -j $(JOBS) --target herald
+	./build/release/herald run
+
+# The whole suite in the AddressSanitizer + UndefinedBehaviorSanitizer build.
+test: bootstrap
+	cmake --preset asan >/dev/null
+	cmake --build --preset asan -j $(JOBS)
+	ctest --preset asan
+
+bench: bootstrap
+	cmake --preset release >/dev/null
+	cmake --build --preset release -j $(JOBS) --target herald
+	bench/run.sh build/release/herald
+
+fmt:
+	git ls-files '*.c' '*.h' | xargs clang-format -i
+
+check-format:
+	scripts/check-format
+
+lint:
+	scripts/lint
+
+clean:
+	rm -rf build

@@ -1,0 +1,307 @@
+/*
+ * api: handlers. Each reads what it needs from the request, calls the domain
+ * (users, store, kv) and answers with JSON or a problem. r->ctx is the app.
+ *
+ * Authentication (api_guard): "Authorization: Bearer <API key>" first, else
+ * the "herald_session" cookie. Then a token bucket per user in kv limits the
+ * request rate; a kv or store outage answers 503 with Retry-After.
+ */
+#include "http/api.h"
+
+#include <microhttpd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "app.h"
+#include "http/metrics.h"
+#include "http/server.h"
+#include "kv/kv.h"
+#include "lib/embed.h"
+#include "lib/mem.h"
+#include "lib/tz.h"
+#include "store/store.h"
+#include "users/users.h"
+
+#define SESSION_COOKIE "herald_session"
+#define TOKEN_MAX      128
+
+struct auth {
+	struct user user;
+	bool via_session;
+	char token[TOKEN_MAX + 1]; /* the session token, when via_session */
+};
+
+static struct app *app_of(struct http_req *r)
+{
+	return r->ctx;
+}
+
+static int unauthorized(struct http_req *r, const char *type, const char *detail)
+{
+	http_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"herald\"");
+	return http_problem(r, 401, type, "Unauthorized", NULL, "%s", detail);
+}
+
+static int rate_limit(struct http_req *r, int64_t user_id)
+{
+	struct app *a = app_of(r);
+	char key[48], secs[24];
+	int64_t wait_ms = 0;
+	struct err e = {0};
+	int rc;
+
+	snprintf(key, sizeof(key), "rl:api:%lld", (long long)user_id);
+	rc = kv_take(a->kv, key, (double)app_int(a, SET_API_RATE), (double)app_int(a, SET_API_BURST),
+		     &wait_ms, &e);
+	if (rc == -ERR_BUSY) {
+		snprintf(secs, sizeof(secs), "%lld", (long long)(wait_ms + 999) / 1000);
+		http_header(r, MHD_HTTP_HEADER_RETRY_AFTER, secs);
+		http_problem(r, 429, "rate-limited", "Too Many Requests", NULL,
+			     "more than %lld requests per second; retry in %lld ms",
+			     app_int(a, SET_API_RATE), (long long)wait_ms);
+		return rc;
+	}
+	if (rc) {
+		e.code = ERR_UNAVAILABLE;
+		http_reply_err(r, -ERR_UNAVAILABLE, &e);
+		return rc;
+	}
+	return 0;
+}
+
+int api_guard(struct http_req *r)
+{
+	struct app *a = app_of(r);
+	const char *h = http_req_header(r, MHD_HTTP_HEADER_AUTHORIZATION);
+	const char *cookie = http_req_cookie(r, SESSION_COOKIE);
+	struct auth *au;
+	struct err e = {0};
+	int rc;
+
+	if (!(r->match.route->flags & ROUTE_AUTH))
+		return 0;
+	au = xcalloc(1, sizeof(*au));
+	r->auth = au;
+	r->auth_free = free;
+	if (h) {
+		size_t n;
+
+		if (strncasecmp(h, "Bearer ", 7) != 0)
+			return unauthorized(r, "invalid-credentials",
+					    "the Authorization header must be \"Bearer <API key>\""),
+			       1;
+		h += 7;
+		n = strlen(h);
+		if (n == 0 || n > TOKEN_MAX)
+			return unauthorized(r, "invalid-credentials", "the API key is not valid"),
+			       1;
+		rc = users_by_apikey(a->store, h, n, &au->user, &e);
+		if (rc == -ERR_NOT_FOUND)
+			return unauthorized(r, "invalid-credentials",
+					    "the API key is not valid or was revoked"),
+			       1;
+	} else if (cookie) {
+		size_t n = strlen(cookie);
+
+		if (n == 0 || n > TOKEN_MAX)
+			return unauthorized(r, "invalid-credentials", "the session is not valid"),
+			       1;
+		rc = users_by_session(a->store, cookie, n, &au->user, &e);
+		if (rc == -ERR_NOT_FOUND)
+			return unauthorized(r, "invalid-credentials",
+					    "the session is not valid or has expired; sign in "
+					    "again"),
+			       1;
+		au->via_session = true;
+		memcpy(au->token, cookie, n + 1);
+	} else {
+		return unauthorized(r, "unauthorized",
+				    "send \"Authorization: Bearer <API key>\" or sign in"),
+		       1;
+	}
+	if (rc) {
+		http_reply_err(r, rc, &e);
+		return 1;
+	}
+	return rate_limit(r, au->user.id) ? 1 : 0;
+}
+
+static json_t *user_json(const struct user *u)
+{
+	return json_pack("{s:I, s:I, s:s, s:s, s:s, s:I}", "id", (json_int_t)u->id,
+			 "telegram_id", (json_int_t)u->telegram_id, "name", u->name, "language",
+			 u->language, "time_zone", u->time_zone, "created_at",
+			 (json_int_t)u->created_at);
+}
+
+static int get_healthz(struct http_req *r)
+{
+	static const char body[] = "{\"status\":\"ok\"}";
+
+	return http_reply_static(r, 200, "application/json", body, sizeof(body) - 1);
+}
+
+static int get_readyz(struct http_req *r)
+{
+	struct app *a = app_of(r);
+	struct err se = {0}, ke = {0};
+	int src = store_ping(a->store, &se);
+	int krc = kv_ping(a->kv, &ke);
+	json_t *checks = json_pack("{s:s, s:s}", "store", src ? "unavailable" : "ok", "kv",
+				   krc ? "unavailable" : "ok");
+
+	if (src || krc) {
+		http_header(r, MHD_HTTP_HEADER_RETRY_AFTER, "5");
+		return http_problem(r, 503, "not-ready", "Service Unavailable",
+				    json_pack("{s:o}", "checks", checks), "%s%s%s",
+				    src ? "the store cannot be reached" : "",
+				    src && krc ? "; " : "", krc ? "kv cannot be reached" : "");
+	}
+	return http_reply_json(r, 200, json_pack("{s:s, s:o}", "status", "ready", "checks", checks));
+}
+
+static int get_metrics(struct http_req *r)
+{
+	struct buf b;
+	int rc;
+
+	buf_init(&b, 16u << 20);
+	if (metrics_render(http_server_metrics(r->srv), http_server_in_flight(r->srv), &b)) {
+		buf_release(&b);
+		return http_reply_err(r, -ERR_TOO_BIG, NULL);
+	}
+	rc = http_reply(r, 200, "text/plain; version=0.0.4; charset=utf-8", b.p, b.len);
+	buf_release(&b);
+	return rc;
+}
+
+static int get_openapi(struct http_req *r)
+{
+	return http_reply_static(r, 200, "application/json", embed_openapi[0].data,
+				 embed_openapi[0].len);
+}
+
+static int get_me(struct http_req *r)
+{
+	const struct auth *au = r->auth;
+
+	return http_reply_json(r, 200, user_json(&au->user));
+}
+
+static bool known_language(const char *l)
+{
+	return strcmp(l, "en") == 0 || strcmp(l, "ru") == 0 || strcmp(l, "uz") == 0;
+}
+
+static int patch_me(struct http_req *r)
+{
+	struct app *a = app_of(r);
+	const struct auth *au = r->auth;
+	const char *name = NULL, *lang = NULL, *tz = NULL, *key;
+	struct user u;
+	struct err e = {0};
+	json_t *body, *v;
+	int rc;
+
+	if (http_req_json(r, &body))
+		return 0;
+	if (!json_is_object(body)) {
+		json_decref(body);
+		return http_problem(r, 422, "invalid", "Unprocessable Content", NULL,
+				    "the body must be a JSON object");
+	}
+	json_object_foreach(body, key, v)
+	{
+		const char *s = json_string_value(v);
+
+		if (strcmp(key, "name") == 0 && s && strlen(s) <= USERS_NAME_MAX) {
+			name = s;
+		} else if (strcmp(key, "language") == 0 && s && known_language(s)) {
+			lang = s;
+		} else if (strcmp(key, "time_zone") == 0 && s && tz_valid(s)) {
+			tz = s;
+		} else {
+			const char *why = strcmp(key, "name") == 0 ? "a string of at most 128 bytes"
+					  : strcmp(key, "language") == 0 ? "one of en, ru, uz"
+					  : strcmp(key, "time_zone") == 0
+						  ? "an IANA time zone such as Europe/Berlin"
+						  : "not a field that can be changed";
+
+			rc = http_problem(r, 422, "invalid-field", "Unprocessable Content",
+					  json_pack("{s:s}", "field", key), "%s: %s", key, why);
+			json_decref(body);
+			return rc;
+		}
+	}
+	rc = users_update(a->store, au->user.id, name, lang, tz, &u, &e);
+	json_decref(body);
+	if (rc)
+		return http_reply_err(r, rc, &e);
+	return http_reply_json(r, 200, user_json(&u));
+}
+
+static void session_cookie(struct http_req *r, const char *value, long long max_age)
+{
+	const char *pub = app_str(app_of(r), SET_PUBLIC_URL);
+	char c[256];
+
+	snprintf(c, sizeof(c), SESSION_COOKIE "=%s; Path=/; Max-Age=%lld; HttpOnly; SameSite=Lax%s",
+		 value, max_age, pub && strncmp(pub, "https://", 8) == 0 ? "; Secure" : "");
+	http_header(r, MHD_HTTP_HEADER_SET_COOKIE, c);
+}
+
+/* Exchange an API key for a dashboard session cookie. */
+static int post_session(struct http_req *r)
+{
+	struct app *a = app_of(r);
+	const struct auth *au = r->auth;
+	char token[USERS_TOKEN_SIZE];
+	long long ttl = app_int(a, SET_SESSION_TTL);
+	int64_t expires_at;
+	struct err e = {0};
+	int rc;
+
+	if (au->via_session)
+		return http_problem(r, 409, "conflict", "Conflict", NULL,
+				    "already signed in; sign in with an API key to open a session");
+	rc = users_session_create(a->store, au->user.id, ttl * 1000, token, &expires_at, &e);
+	if (rc)
+		return http_reply_err(r, rc, &e);
+	session_cookie(r, token, ttl);
+	return http_reply_json(r, 201,
+			       json_pack("{s:I, s:o}", "expires_at", (json_int_t)expires_at,
+					 "user", user_json(&au->user)));
+}
+
+static int delete_session(struct http_req *r)
+{
+	struct app *a = app_of(r);
+	const struct auth *au = r->auth;
+	struct err e = {0};
+	int rc;
+
+	if (au->via_session) {
+		rc = users_session_delete(a->store, au->token, strlen(au->token), &e);
+		if (rc)
+			return http_reply_err(r, rc, &e);
+	}
+	session_cookie(r, "", 0);
+	return http_reply(r, 204, "application/json", "", 0);
+}
+
+const struct route api_routes[] = {
+	{"GET", "/healthz", get_healthz, 0, "The process is alive"},
+	{"GET", "/readyz", get_readyz, 0, "The store and kv are reachable"},
+	{"GET", "/metrics", get_metrics, 0, "Prometheus metrics"},
+	{"GET", "/api/v1/openapi.json", get_openapi, 0, "This API's OpenAPI document"},
+	{"GET", "/api/v1/me", get_me, ROUTE_AUTH | ROUTE_STORE, "The signed-in user"},
+	{"PATCH", "/api/v1/me", patch_me, ROUTE_AUTH | ROUTE_STORE,
+	 "Change the signed-in user's name, language or time zone"},
+	{"POST", "/api/v1/session", post_session, ROUTE_AUTH | ROUTE_STORE,
+	 "Open a dashboard session (cookie) with an API key"},
+	{"DELETE", "/api/v1/session", delete_session, ROUTE_AUTH | ROUTE_STORE,
+	 "Close the current dashboard session"},
+};
+const size_t api_nroutes = ARRAY_SIZE(api_routes);
