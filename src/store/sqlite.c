@@ -207,6 +207,14 @@ static uint64_t hash_sql(const char *s)
 	return h;
 }
 
+static bool name_char(char ch)
+{
+	unsigned char c = (unsigned char)ch;
+
+	return c >= 0x80 || c == '_' || c == '$' || (c >= '0' && c <= '9') ||
+	       (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
 /*
  * Copy sql with each $N placeholder turned into ?N. String literals, quoted
  * identifiers and comments are copied unchanged. The caller frees the copy.
@@ -249,7 +257,8 @@ static char *translate(const char *sql)
 			}
 			break;
 		case '$':
-			if (p[1] >= '0' && p[1] <= '9')
+			/* Inside a name ("a$1") a dollar sign is part of the name. */
+			if (p[1] >= '0' && p[1] <= '9' && (p == out || !name_char(p[-1])))
 				*p = '?';
 			p++;
 			break;

@@ -32,7 +32,10 @@
 #include "lib/clock.h"
 #include "lib/str.h"
 
-#define NTHREADS       8
+/* -DNTHREADS=... for a heavier run under a sanitizer or valgrind. */
+#ifndef NTHREADS
+#define NTHREADS 8
+#endif
 #define INSERTS_EACH   200
 #define SMALL_POOL     2
 #define POOL_INSERTS   50
@@ -672,6 +675,15 @@ static void test_placeholders_in_literals(void **state)
 
 	r = query_ok(fx->st, "SELECT 'it''s $2', $1 AS \"$3\" -- $4\n /* $5 */", args, 1);
 	assert_string_equal(store_res_text(r, 0, 0), "it's $2");
+	assert_string_equal(store_res_text(r, 0, 1), "v");
+	store_res_free(r);
+
+	/* a dollar sign inside a name is part of the name */
+	exec_ok(fx->st, "CREATE TABLE t (a$1 TEXT)", NULL, 0);
+	exec_ok(fx->st, "INSERT INTO t (a$1) VALUES ($1)", args, 1);
+	r = query_ok(fx->st, "SELECT a$1, $1 FROM t WHERE a$1=$1", args, 1);
+	assert_int_equal(store_res_rows(r), 1);
+	assert_string_equal(store_res_text(r, 0, 0), "v");
 	assert_string_equal(store_res_text(r, 0, 1), "v");
 	store_res_free(r);
 }
