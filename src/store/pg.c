@@ -215,7 +215,7 @@ static void pg_conn_put(struct store *st, struct store_conn *base)
 	struct pg_store *s = pg_store_of(st);
 	struct pg_conn *c = pg_conn_of(base);
 	PGTransactionStatusType ts;
-	bool keep = PQstatus(c->pg) == CONNECTION_OK;
+	bool keep = !c->doomed && PQstatus(c->pg) == CONNECTION_OK;
 
 	if (keep) {
 		ts = PQtransactionStatus(c->pg);
@@ -254,6 +254,7 @@ static int pg_error(struct pg_conn *c, const PGresult *r, const char *what, stru
 	if (PQstatus(c->pg) != CONNECTION_OK ||
 	    (state_is(state, "08") && !state_is(state, "08P01")) || state_is(state, "57P0")) {
 		/* Lost, or the server is shutting down: the put drops it. */
+		c->doomed = true;
 		first_line(primary ? primary : PQerrorMessage(c->pg), line, sizeof(line));
 		return err_set(e, ERR_UNAVAILABLE, "%s failed: connection lost: %s", what, line);
 	}
