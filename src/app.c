@@ -21,8 +21,7 @@ static int check_database(const struct config_def *d, const char *v, struct err 
 		return -ERR_INVALID;
 	if (strstr(v, "://") && strncmp(v, "postgres://", 11) != 0 &&
 	    strncmp(v, "postgresql://", 13) != 0)
-		return err_set(e, ERR_INVALID,
-			       "expected a SQLite file path or a postgres:// URL");
+		return err_set(e, ERR_INVALID, "expected a SQLite file path or a postgres:// URL");
 	return 0;
 }
 
@@ -73,75 +72,80 @@ static int check_level(const struct config_def *d, const char *v, struct err *e)
 	return 0;
 }
 
-#define S(name, def, check, help)         {#name, def, check, 0, 0, false, help}
-#define SECRET(name, check, help)         {#name, NULL, check, 0, 0, true, help}
-#define INT(name, def, min, max, help)    {#name, def, config_check_int, min, max, false, help}
+#define S(name, def, check, help)                                                                  \
+	{                                                                                          \
+#name, def, check, 0, 0, false, help                                               \
+	}
+#define SECRET(name, check, help)                                                                  \
+	{                                                                                          \
+#name, NULL, check, 0, 0, true, help                                               \
+	}
+#define INT(name, def, min, max, help)                                                             \
+	{                                                                                          \
+#name, def, config_check_int, min, max, false, help                                \
+	}
 
 const struct config_def app_settings[SET__COUNT] = {
-	[SET_LISTEN] = S(LISTEN, "127.0.0.1:8080", config_check_listen,
-			 "address and port the HTTP server listens on"),
-	[SET_DATABASE] = S(DATABASE, "herald.db", check_database,
-			   "SQLite file path, or postgres://user@host:port/db for PostgreSQL"),
-	[SET_REDIS] = S(REDIS, NULL, check_redis,
-			"redis://host:port for Redis (a cluster); unset: in-memory kv"),
-	[SET_ROLES] = S(ROLES, "api,bot,worker", check_roles,
-			"roles this node runs: api, bot, worker"),
-	[SET_PUBLIC_URL] = S(PUBLIC_URL, NULL, config_check_http_url,
-			     "public base URL of this Herald (webhooks, links, secure cookies)"),
-	[SET_BOT_TOKEN] = SECRET(BOT_TOKEN, config_check_any, "Telegram bot token (secret)"),
-	[SET_TELEGRAM_API] = S(TELEGRAM_API, "https://api.telegram.org", config_check_http_url,
-			       "Bot API base URL"),
-	[SET_TELEGRAM_WEBHOOK_SECRET] = SECRET(TELEGRAM_WEBHOOK_SECRET, config_check_any,
-					       "secret token Telegram sends with webhooks (secret)"),
-	[SET_ADMINS] = S(ADMINS, NULL, config_check_id_list,
-			 "comma-separated Telegram user ids of the operator's admins"),
-	[SET_STRIPE_API] = S(STRIPE_API, "https://api.stripe.com", config_check_http_url,
-			     "Stripe API base URL"),
-	[SET_STRIPE_SECRET_KEY] = SECRET(STRIPE_SECRET_KEY, config_check_any,
-					 "Stripe secret key (secret)"),
-	[SET_STRIPE_WEBHOOK_SECRET] = SECRET(STRIPE_WEBHOOK_SECRET, config_check_any,
-					     "Stripe webhook signing secret (secret)"),
-	[SET_PAYME_MERCHANT_ID] = S(PAYME_MERCHANT_ID, NULL, config_check_any,
-				    "Payme merchant id"),
-	[SET_PAYME_KEY] = SECRET(PAYME_KEY, config_check_any, "Payme merchant key (secret)"),
-	[SET_PAYME_CHECKOUT_URL] = S(PAYME_CHECKOUT_URL, "https://checkout.paycom.uz",
-				     config_check_http_url, "Payme checkout base URL"),
-	[SET_CLICK_SERVICE_ID] = S(CLICK_SERVICE_ID, NULL, config_check_any,
-				   "Click service id"),
-	[SET_CLICK_MERCHANT_ID] = S(CLICK_MERCHANT_ID, NULL, config_check_any,
-				    "Click merchant id"),
-	[SET_CLICK_SECRET_KEY] = SECRET(CLICK_SECRET_KEY, config_check_any,
-					"Click secret key (secret)"),
-	[SET_CLICK_CHECKOUT_URL] = S(CLICK_CHECKOUT_URL, "https://my.click.uz/services/pay",
-				     config_check_http_url, "Click payment page URL"),
-	[SET_YOUTUBE_API] = S(YOUTUBE_API, "https://www.googleapis.com/youtube/v3",
-			      config_check_http_url, "YouTube Data API base URL"),
-	[SET_YOUTUBE_API_KEY] = SECRET(YOUTUBE_API_KEY, config_check_any,
-				       "YouTube Data API key (secret)"),
-	[SET_INSTAGRAM_API] = S(INSTAGRAM_API, "https://graph.facebook.com", config_check_http_url,
-				"Instagram Graph API base URL"),
-	[SET_TME_URL] = S(TME_URL, "https://t.me", config_check_http_url,
-			  "base URL of public channel pages"),
-	[SET_LOG_LEVEL] = S(LOG_LEVEL, "info", check_level, "error, warn, info or debug"),
-	[SET_HTTP_THREADS] = INT(HTTP_THREADS, "4", 1, 256, "HTTP worker threads"),
-	[SET_HTTP_MAX_CONNECTIONS] = INT(HTTP_MAX_CONNECTIONS, "1000", 1, 100000,
-					 "open HTTP connections at most"),
-	[SET_HTTP_MAX_BODY] = INT(HTTP_MAX_BODY, "1048576", 1024, 1073741824,
-				  "largest request body in bytes"),
-	[SET_HTTP_MAX_HEADERS] = INT(HTTP_MAX_HEADERS, "64", 8, 1000,
-				     "most header fields in one request"),
-	[SET_HTTP_TIMEOUT] = INT(HTTP_TIMEOUT, "30", 1, 3600,
-				 "seconds an idle or stalled connection is kept"),
-	[SET_JSON_MAX_DEPTH] = INT(JSON_MAX_DEPTH, "32", 2, 1000,
-				   "deepest nesting accepted in a JSON body"),
-	[SET_DB_POOL] = INT(DB_POOL, "8", 1, 1000, "PostgreSQL connections per process at most"),
-	[SET_SHUTDOWN_TIMEOUT] = INT(SHUTDOWN_TIMEOUT, "10", 0, 3600,
-				     "seconds to let requests in flight finish on SIGTERM"),
-	[SET_SESSION_TTL] = INT(SESSION_TTL, "604800", 60, 31536000,
-				"seconds a dashboard session lasts"),
-	[SET_API_RATE] = INT(API_RATE, "20", 1, 10000000,
-			     "API requests per second per user (sustained)"),
-	[SET_API_BURST] = INT(API_BURST, "60", 1, 10000000, "API requests per user in a burst"),
+    [SET_LISTEN] = S(LISTEN, "127.0.0.1:8080", config_check_listen,
+                     "address and port the HTTP server listens on"),
+    [SET_DATABASE] = S(DATABASE, "herald.db", check_database,
+                       "SQLite file path, or postgres://user@host:port/db for PostgreSQL"),
+    [SET_REDIS] =
+        S(REDIS, NULL, check_redis, "redis://host:port for Redis (a cluster); unset: in-memory kv"),
+    [SET_ROLES] = S(ROLES, "api,bot,worker", check_roles, "roles this node runs: api, bot, worker"),
+    [SET_PUBLIC_URL] = S(PUBLIC_URL, NULL, config_check_http_url,
+                         "public base URL of this Herald (webhooks, links, secure cookies)"),
+    [SET_BOT_TOKEN] = SECRET(BOT_TOKEN, config_check_any, "Telegram bot token (secret)"),
+    [SET_TELEGRAM_API] =
+        S(TELEGRAM_API, "https://api.telegram.org", config_check_http_url, "Bot API base URL"),
+    [SET_TELEGRAM_WEBHOOK_SECRET] = SECRET(TELEGRAM_WEBHOOK_SECRET, config_check_any,
+                                           "secret token Telegram sends with webhooks (secret)"),
+    [SET_ADMINS] = S(ADMINS, NULL, config_check_id_list,
+                     "comma-separated Telegram user ids of the operator's admins"),
+    [SET_STRIPE_API] =
+        S(STRIPE_API, "https://api.stripe.com", config_check_http_url, "Stripe API base URL"),
+    [SET_STRIPE_SECRET_KEY] =
+        SECRET(STRIPE_SECRET_KEY, config_check_any, "Stripe secret key (secret)"),
+    [SET_STRIPE_WEBHOOK_SECRET] =
+        SECRET(STRIPE_WEBHOOK_SECRET, config_check_any, "Stripe webhook signing secret (secret)"),
+    [SET_PAYME_MERCHANT_ID] = S(PAYME_MERCHANT_ID, NULL, config_check_any, "Payme merchant id"),
+    [SET_PAYME_KEY] = SECRET(PAYME_KEY, config_check_any, "Payme merchant key (secret)"),
+    [SET_PAYME_CHECKOUT_URL] = S(PAYME_CHECKOUT_URL, "https://checkout.paycom.uz",
+                                 config_check_http_url, "Payme checkout base URL"),
+    [SET_CLICK_SERVICE_ID] = S(CLICK_SERVICE_ID, NULL, config_check_any, "Click service id"),
+    [SET_CLICK_MERCHANT_ID] = S(CLICK_MERCHANT_ID, NULL, config_check_any, "Click merchant id"),
+    [SET_CLICK_SECRET_KEY] =
+        SECRET(CLICK_SECRET_KEY, config_check_any, "Click secret key (secret)"),
+    [SET_CLICK_CHECKOUT_URL] = S(CLICK_CHECKOUT_URL, "https://my.click.uz/services/pay",
+                                 config_check_http_url, "Click payment page URL"),
+    [SET_YOUTUBE_API] = S(YOUTUBE_API, "https://www.googleapis.com/youtube/v3",
+                          config_check_http_url, "YouTube Data API base URL"),
+    [SET_YOUTUBE_API_KEY] =
+        SECRET(YOUTUBE_API_KEY, config_check_any, "YouTube Data API key (secret)"),
+    [SET_INSTAGRAM_API] = S(INSTAGRAM_API, "https://graph.facebook.com", config_check_http_url,
+                            "Instagram Graph API base URL"),
+    [SET_TME_URL] =
+        S(TME_URL, "https://t.me", config_check_http_url, "base URL of public channel pages"),
+    [SET_LOG_LEVEL] = S(LOG_LEVEL, "info", check_level, "error, warn, info or debug"),
+    [SET_HTTP_THREADS] = INT(HTTP_THREADS, "4", 1, 256, "HTTP worker threads"),
+    [SET_HTTP_MAX_CONNECTIONS] =
+        INT(HTTP_MAX_CONNECTIONS, "1000", 1, 100000, "open HTTP connections at most"),
+    [SET_HTTP_MAX_BODY] =
+        INT(HTTP_MAX_BODY, "1048576", 1024, 1073741824, "largest request body in bytes"),
+    [SET_HTTP_MAX_HEADERS] =
+        INT(HTTP_MAX_HEADERS, "64", 8, 1000, "most header fields in one request"),
+    [SET_HTTP_TIMEOUT] =
+        INT(HTTP_TIMEOUT, "30", 1, 3600, "seconds an idle or stalled connection is kept"),
+    [SET_JSON_MAX_DEPTH] =
+        INT(JSON_MAX_DEPTH, "32", 2, 1000, "deepest nesting accepted in a JSON body"),
+    [SET_DB_POOL] = INT(DB_POOL, "8", 1, 1000, "PostgreSQL connections per process at most"),
+    [SET_SHUTDOWN_TIMEOUT] =
+        INT(SHUTDOWN_TIMEOUT, "10", 0, 3600, "seconds to let requests in flight finish on SIGTERM"),
+    [SET_SESSION_TTL] =
+        INT(SESSION_TTL, "604800", 60, 31536000, "seconds a dashboard session lasts"),
+    [SET_API_RATE] =
+        INT(API_RATE, "20", 1, 10000000, "API requests per second per user (sustained)"),
+    [SET_API_BURST] = INT(API_BURST, "60", 1, 10000000, "API requests per user in a burst"),
 };
 
 int app_configure(struct app *a, const char *file, struct err *e)
@@ -174,7 +178,7 @@ int app_open(struct app *a, int migrate, struct err *e)
 		if (rc)
 			return rc;
 		log_info("msg=\"store ready\" database=\"%s\" migrations_applied=%d", shown,
-			 applied);
+		         applied);
 	}
 	rc = kv_open(&a->kv, app_str(a, SET_REDIS), e);
 	if (rc)

@@ -57,7 +57,7 @@ static int check_opts(int argc, char **argv, int from, const char *const *known)
 			ok |= strcmp(argv[i], *k) == 0;
 		if (!ok || i + 1 >= argc) {
 			fprintf(stderr, "herald: %s: %s\n", argv[i],
-				ok ? "needs a value" : "unknown option");
+			        ok ? "needs a value" : "unknown option");
 			return -1;
 		}
 	}
@@ -108,7 +108,7 @@ static int cmd_apikey_create(struct app *a, int argc, char **argv)
 		return 2;
 	if (users_get_by_telegram(a->store, tg, &u, &e)) {
 		fprintf(stderr, "herald: apikey create: %s\n",
-			e.code == ERR_NOT_FOUND ? "no user with that Telegram id" : e.msg);
+		        e.code == ERR_NOT_FOUND ? "no user with that Telegram id" : e.msg);
 		return 1;
 	}
 	if (users_apikey_create(a->store, u.id, key, &e)) {
@@ -157,7 +157,7 @@ static int cmd_run(struct app *a)
 			return 1;
 		}
 		log_info("msg=listening addr=%s:%d threads=%d", host, http_server_port(a->http),
-			 o.threads);
+		         o.threads);
 	}
 	log_info("msg=started version=%s", HERALD_VERSION);
 	sigwait(&set, &sig);

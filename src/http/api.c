@@ -53,14 +53,14 @@ static int rate_limit(struct http_req *r, int64_t user_id)
 	int rc;
 
 	snprintf(key, sizeof(key), "rl:api:%lld", (long long)user_id);
-	rc = kv_take(a->kv, key, (double)app_int(a, SET_API_RATE), (double)app_int(a, SET_API_BURST),
-		     &wait_ms, &e);
+	rc = kv_take(a->kv, key, (double)app_int(a, SET_API_RATE),
+	             (double)app_int(a, SET_API_BURST), &wait_ms, &e);
 	if (rc == -ERR_BUSY) {
 		snprintf(secs, sizeof(secs), "%lld", (long long)(wait_ms + 999) / 1000);
 		http_header(r, MHD_HTTP_HEADER_RETRY_AFTER, secs);
 		http_problem(r, 429, "rate-limited", "Too Many Requests", NULL,
-			     "more than %lld requests per second; retry in %lld ms",
-			     app_int(a, SET_API_RATE), (long long)wait_ms);
+		             "more than %lld requests per second; retry in %lld ms",
+		             app_int(a, SET_API_RATE), (long long)wait_ms);
 		return rc;
 	}
 	if (rc) {
@@ -89,8 +89,9 @@ int api_guard(struct http_req *r)
 		size_t n;
 
 		if (strncasecmp(h, "Bearer ", 7) != 0)
-			return unauthorized(r, "invalid-credentials",
-					    "the Authorization header must be \"Bearer <API key>\""),
+			return unauthorized(
+			           r, "invalid-credentials",
+			           "the Authorization header must be \"Bearer <API key>\""),
 			       1;
 		h += 7;
 		n = strlen(h);
@@ -100,7 +101,7 @@ int api_guard(struct http_req *r)
 		rc = users_by_apikey(a->store, h, n, &au->user, &e);
 		if (rc == -ERR_NOT_FOUND)
 			return unauthorized(r, "invalid-credentials",
-					    "the API key is not valid or was revoked"),
+			                    "the API key is not valid or was revoked"),
 			       1;
 	} else if (cookie) {
 		size_t n = strlen(cookie);
@@ -111,14 +112,14 @@ int api_guard(struct http_req *r)
 		rc = users_by_session(a->store, cookie, n, &au->user, &e);
 		if (rc == -ERR_NOT_FOUND)
 			return unauthorized(r, "invalid-credentials",
-					    "the session is not valid or has expired; sign in "
-					    "again"),
+			                    "the session is not valid or has expired; sign in "
+			                    "again"),
 			       1;
 		au->via_session = true;
 		memcpy(au->token, cookie, n + 1);
 	} else {
 		return unauthorized(r, "unauthorized",
-				    "send \"Authorization: Bearer <API key>\" or sign in"),
+		                    "send \"Authorization: Bearer <API key>\" or sign in"),
 		       1;
 	}
 	if (rc) {
@@ -130,10 +131,9 @@ int api_guard(struct http_req *r)
 
 static json_t *user_json(const struct user *u)
 {
-	return json_pack("{s:I, s:I, s:s, s:s, s:s, s:I}", "id", (json_int_t)u->id,
-			 "telegram_id", (json_int_t)u->telegram_id, "name", u->name, "language",
-			 u->language, "time_zone", u->time_zone, "created_at",
-			 (json_int_t)u->created_at);
+	return json_pack("{s:I, s:I, s:s, s:s, s:s, s:I}", "id", (json_int_t)u->id, "telegram_id",
+	                 (json_int_t)u->telegram_id, "name", u->name, "language", u->language,
+	                 "time_zone", u->time_zone, "created_at", (json_int_t)u->created_at);
 }
 
 static int get_healthz(struct http_req *r)
@@ -150,16 +150,17 @@ static int get_readyz(struct http_req *r)
 	int src = store_ping(a->store, &se);
 	int krc = kv_ping(a->kv, &ke);
 	json_t *checks = json_pack("{s:s, s:s}", "store", src ? "unavailable" : "ok", "kv",
-				   krc ? "unavailable" : "ok");
+	                           krc ? "unavailable" : "ok");
 
 	if (src || krc) {
 		http_header(r, MHD_HTTP_HEADER_RETRY_AFTER, "5");
 		return http_problem(r, 503, "not-ready", "Service Unavailable",
-				    json_pack("{s:o}", "checks", checks), "%s%s%s",
-				    src ? "the store cannot be reached" : "",
-				    src && krc ? "; " : "", krc ? "kv cannot be reached" : "");
+		                    json_pack("{s:o}", "checks", checks), "%s%s%s",
+		                    src ? "the store cannot be reached" : "",
+		                    src && krc ? "; " : "", krc ? "kv cannot be reached" : "");
 	}
-	return http_reply_json(r, 200, json_pack("{s:s, s:o}", "status", "ready", "checks", checks));
+	return http_reply_json(r, 200,
+	                       json_pack("{s:s, s:o}", "status", "ready", "checks", checks));
 }
 
 static int get_metrics(struct http_req *r)
@@ -180,7 +181,7 @@ static int get_metrics(struct http_req *r)
 static int get_openapi(struct http_req *r)
 {
 	return http_reply_static(r, 200, "application/json", embed_openapi[0].data,
-				 embed_openapi[0].len);
+	                         embed_openapi[0].len);
 }
 
 static int get_me(struct http_req *r)
@@ -210,7 +211,7 @@ static int patch_me(struct http_req *r)
 	if (!json_is_object(body)) {
 		json_decref(body);
 		return http_problem(r, 422, "invalid", "Unprocessable Content", NULL,
-				    "the body must be a JSON object");
+		                    "the body must be a JSON object");
 	}
 	json_object_foreach(body, key, v)
 	{
@@ -224,13 +225,13 @@ static int patch_me(struct http_req *r)
 			tz = s;
 		} else {
 			const char *why = strcmp(key, "name") == 0 ? "a string of at most 128 bytes"
-					  : strcmp(key, "language") == 0 ? "one of en, ru, uz"
-					  : strcmp(key, "time_zone") == 0
-						  ? "an IANA time zone such as Europe/Berlin"
-						  : "not a field that can be changed";
+			                  : strcmp(key, "language") == 0 ? "one of en, ru, uz"
+			                  : strcmp(key, "time_zone") == 0
+			                      ? "an IANA time zone such as Europe/Berlin"
+			                      : "not a field that can be changed";
 
 			rc = http_problem(r, 422, "invalid-field", "Unprocessable Content",
-					  json_pack("{s:s}", "field", key), "%s: %s", key, why);
+			                  json_pack("{s:s}", "field", key), "%s: %s", key, why);
 			json_decref(body);
 			return rc;
 		}
@@ -248,7 +249,7 @@ static void session_cookie(struct http_req *r, const char *value, long long max_
 	char c[256];
 
 	snprintf(c, sizeof(c), SESSION_COOKIE "=%s; Path=/; Max-Age=%lld; HttpOnly; SameSite=Lax%s",
-		 value, max_age, pub && strncmp(pub, "https://", 8) == 0 ? "; Secure" : "");
+	         value, max_age, pub && strncmp(pub, "https://", 8) == 0 ? "; Secure" : "");
 	http_header(r, MHD_HTTP_HEADER_SET_COOKIE, c);
 }
 
@@ -265,14 +266,14 @@ static int post_session(struct http_req *r)
 
 	if (au->via_session)
 		return http_problem(r, 409, "conflict", "Conflict", NULL,
-				    "already signed in; sign in with an API key to open a session");
+		                    "already signed in; sign in with an API key to open a session");
 	rc = users_session_create(a->store, au->user.id, ttl * 1000, token, &expires_at, &e);
 	if (rc)
 		return http_reply_err(r, rc, &e);
 	session_cookie(r, token, ttl);
 	return http_reply_json(r, 201,
-			       json_pack("{s:I, s:o}", "expires_at", (json_int_t)expires_at,
-					 "user", user_json(&au->user)));
+	                       json_pack("{s:I, s:o}", "expires_at", (json_int_t)expires_at, "user",
+	                                 user_json(&au->user)));
 }
 
 static int delete_session(struct http_req *r)
@@ -292,16 +293,16 @@ static int delete_session(struct http_req *r)
 }
 
 const struct route api_routes[] = {
-	{"GET", "/healthz", get_healthz, 0, "The process is alive"},
-	{"GET", "/readyz", get_readyz, 0, "The store and kv are reachable"},
-	{"GET", "/metrics", get_metrics, 0, "Prometheus metrics"},
-	{"GET", "/api/v1/openapi.json", get_openapi, 0, "This API's OpenAPI document"},
-	{"GET", "/api/v1/me", get_me, ROUTE_AUTH | ROUTE_STORE, "The signed-in user"},
-	{"PATCH", "/api/v1/me", patch_me, ROUTE_AUTH | ROUTE_STORE,
-	 "Change the signed-in user's name, language or time zone"},
-	{"POST", "/api/v1/session", post_session, ROUTE_AUTH | ROUTE_STORE,
-	 "Open a dashboard session (cookie) with an API key"},
-	{"DELETE", "/api/v1/session", delete_session, ROUTE_AUTH | ROUTE_STORE,
-	 "Close the current dashboard session"},
+    {"GET", "/healthz", get_healthz, 0, "The process is alive"},
+    {"GET", "/readyz", get_readyz, 0, "The store and kv are reachable"},
+    {"GET", "/metrics", get_metrics, 0, "Prometheus metrics"},
+    {"GET", "/api/v1/openapi.json", get_openapi, 0, "This API's OpenAPI document"},
+    {"GET", "/api/v1/me", get_me, ROUTE_AUTH | ROUTE_STORE, "The signed-in user"},
+    {"PATCH", "/api/v1/me", patch_me, ROUTE_AUTH | ROUTE_STORE,
+     "Change the signed-in user's name, language or time zone"},
+    {"POST", "/api/v1/session", post_session, ROUTE_AUTH | ROUTE_STORE,
+     "Open a dashboard session (cookie) with an API key"},
+    {"DELETE", "/api/v1/session", delete_session, ROUTE_AUTH | ROUTE_STORE,
+     "Close the current dashboard session"},
 };
 const size_t api_nroutes = ARRAY_SIZE(api_routes);

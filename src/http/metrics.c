@@ -12,7 +12,7 @@
 #include "lib/mem.h"
 
 static const double bounds_s[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
-				  0.05,   0.1,   0.25,   0.5,   1,    2.5};
+                                  0.05,   0.1,   0.25,   0.5,   1,    2.5};
 #define NBUCKETS (ARRAY_SIZE(bounds_s) + 1) /* the last is +Inf */
 #define NCLASSES 5                          /* 1xx .. 5xx */
 
@@ -64,7 +64,7 @@ void metrics_observe(struct metrics *m, size_t route_index, int status, int64_t 
 }
 
 static int render_counts(const struct slot *s, const char *route, const char *method,
-			 struct buf *out)
+                         struct buf *out)
 {
 	int rc = 0;
 
@@ -73,15 +73,15 @@ static int render_counts(const struct slot *s, const char *route, const char *me
 
 		if (v)
 			rc |= buf_printf(out,
-					 "herald_http_requests_total{route=\"%s\",method=\"%s\","
-					 "code=\"%dxx\"} %llu\n",
-					 route, method, c + 1, (unsigned long long)v);
+			                 "herald_http_requests_total{route=\"%s\",method=\"%s\","
+			                 "code=\"%dxx\"} %llu\n",
+			                 route, method, c + 1, (unsigned long long)v);
 	}
 	return rc;
 }
 
 static int render_histogram(const struct slot *s, const char *route, const char *method,
-			    struct buf *out)
+                            struct buf *out)
 {
 	uint64_t cum = 0;
 	int rc = 0;
@@ -100,18 +100,18 @@ static int render_histogram(const struct slot *s, const char *route, const char 
 		else
 			snprintf(le, sizeof(le), "+Inf");
 		rc |= buf_printf(out,
-				 "herald_http_request_duration_seconds_bucket{route=\"%s\","
-				 "method=\"%s\",le=\"%s\"} %llu\n",
-				 route, method, le, (unsigned long long)cum);
+		                 "herald_http_request_duration_seconds_bucket{route=\"%s\","
+		                 "method=\"%s\",le=\"%s\"} %llu\n",
+		                 route, method, le, (unsigned long long)cum);
 	}
 	rc |= buf_printf(out,
-			 "herald_http_request_duration_seconds_sum{route=\"%s\",method=\"%s\"} "
-			 "%.6f\n"
-			 "herald_http_request_duration_seconds_count{route=\"%s\",method=\"%s\"} "
-			 "%llu\n",
-			 route, method,
-			 (double)atomic_load_explicit(&s->sum_us, memory_order_relaxed) / 1e6,
-			 route, method, (unsigned long long)cum);
+	                 "herald_http_request_duration_seconds_sum{route=\"%s\",method=\"%s\"} "
+	                 "%.6f\n"
+	                 "herald_http_request_duration_seconds_count{route=\"%s\",method=\"%s\"} "
+	                 "%llu\n",
+	                 route, method,
+	                 (double)atomic_load_explicit(&s->sum_us, memory_order_relaxed) / 1e6,
+	                 route, method, (unsigned long long)cum);
 	return rc;
 }
 
@@ -119,27 +119,28 @@ int metrics_render(const struct metrics *m, int64_t in_flight, struct buf *out)
 {
 	int rc = 0;
 
-	rc |= buf_printf(out, "# HELP herald_build_info Herald's version.\n"
-			      "# TYPE herald_build_info gauge\n"
-			      "herald_build_info{version=\"%s\"} 1\n",
-			 HERALD_VERSION);
 	rc |= buf_printf(out,
-			 "# HELP herald_http_in_flight Requests being handled now.\n"
-			 "# TYPE herald_http_in_flight gauge\n"
-			 "herald_http_in_flight %lld\n",
-			 (long long)in_flight);
+	                 "# HELP herald_build_info Herald's version.\n"
+	                 "# TYPE herald_build_info gauge\n"
+	                 "herald_build_info{version=\"%s\"} 1\n",
+	                 HERALD_VERSION);
+	rc |= buf_printf(out,
+	                 "# HELP herald_http_in_flight Requests being handled now.\n"
+	                 "# TYPE herald_http_in_flight gauge\n"
+	                 "herald_http_in_flight %lld\n",
+	                 (long long)in_flight);
 	rc |= buf_adds(out, "# HELP herald_http_requests_total HTTP requests by route, method "
-			    "and status class.\n"
-			    "# TYPE herald_http_requests_total counter\n");
+	                    "and status class.\n"
+	                    "# TYPE herald_http_requests_total counter\n");
 	for (size_t i = 0; i < m->n; i++)
 		rc |= render_counts(&m->slots[i], m->routes[i].pattern, m->routes[i].method, out);
 	rc |= render_counts(&m->slots[m->n], "unmatched", "", out);
 	rc |= buf_adds(out, "# HELP herald_http_request_duration_seconds Time from the request's "
-			    "first byte to its response, by route.\n"
-			    "# TYPE herald_http_request_duration_seconds histogram\n");
+	                    "first byte to its response, by route.\n"
+	                    "# TYPE herald_http_request_duration_seconds histogram\n");
 	for (size_t i = 0; i < m->n; i++)
-		rc |= render_histogram(&m->slots[i], m->routes[i].pattern, m->routes[i].method,
-				       out);
+		rc |=
+		    render_histogram(&m->slots[i], m->routes[i].pattern, m->routes[i].method, out);
 	rc |= render_histogram(&m->slots[m->n], "unmatched", "", out);
 	return rc ? -ERR_TOO_BIG : 0;
 }

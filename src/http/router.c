@@ -52,7 +52,7 @@ static void allow_add(char *allow, size_t sz, const char *method)
 }
 
 int router_match(const struct route *routes, size_t n, const char *method, struct str path,
-		 struct router_match *m)
+                 struct router_match *m)
 {
 	bool path_known = false;
 	struct router_match tmp;

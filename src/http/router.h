@@ -47,7 +47,7 @@ struct router_match {
  * A parameter matches one non-empty segment.
  */
 int router_match(const struct route *routes, size_t n, const char *method, struct str path,
-		 struct router_match *m);
+                 struct router_match *m);
 
 /* The value of parameter name, or an empty slice. */
 struct str router_param(const struct router_match *m, const char *name);

@@ -55,7 +55,7 @@ static bool safe_id(const char *v)
 		char c = v[n];
 
 		if (n >= 40 || !((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-				 (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.'))
+		                 (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.'))
 			return false;
 	}
 	return n > 0;
@@ -69,8 +69,8 @@ static void copy_bounded(char *dst, size_t dstsz, const char *src)
 	dst[n] = '\0';
 }
 
-static struct http_req *req_new(struct http_server *s, struct MHD_Connection *conn,
-				const char *url, const char *method)
+static struct http_req *req_new(struct http_server *s, struct MHD_Connection *conn, const char *url,
+                                const char *method)
 {
 	struct http_req *r = xcalloc(1, sizeof(*r));
 	const char *rid;
@@ -87,7 +87,7 @@ static struct http_req *req_new(struct http_server *s, struct MHD_Connection *co
 		copy_bounded(r->id, sizeof(r->id), rid);
 	else
 		snprintf(r->id, sizeof(r->id), "%s-%06llx", s->id_prefix,
-			 (unsigned long long)atomic_fetch_add(&s->seq, 1));
+		         (unsigned long long)atomic_fetch_add(&s->seq, 1));
 	return r;
 }
 
@@ -130,7 +130,7 @@ void http_header(struct http_req *r, const char *name, const char *value)
 }
 
 static int queue(struct http_req *r, int status, const char *ctype, struct MHD_Response *resp,
-		 size_t len)
+                 size_t len)
 {
 	enum MHD_Result ok;
 
@@ -154,19 +154,19 @@ static int queue(struct http_req *r, int status, const char *ctype, struct MHD_R
 }
 
 int http_reply(struct http_req *r, int status, const char *content_type, const char *body,
-	       size_t len)
+               size_t len)
 {
 	struct MHD_Response *resp =
-		MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
+	    MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
 
 	return queue(r, status, content_type, resp, len);
 }
 
 int http_reply_static(struct http_req *r, int status, const char *content_type, const char *body,
-		      size_t len)
+                      size_t len)
 {
 	struct MHD_Response *resp =
-		MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_PERSISTENT);
+	    MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_PERSISTENT);
 
 	return queue(r, status, content_type, resp, len);
 }
@@ -197,7 +197,7 @@ int http_reply_json(struct http_req *r, int status, json_t *v)
 }
 
 int http_problem(struct http_req *r, int status, const char *type, const char *title,
-		 json_t *fields, const char *fmt, ...)
+                 json_t *fields, const char *fmt, ...)
 {
 	char detail[512], typeuri[96];
 	json_t *o;
@@ -208,10 +208,10 @@ int http_problem(struct http_req *r, int status, const char *type, const char *t
 	va_end(ap);
 	snprintf(typeuri, sizeof(typeuri), "/problems/%s", type);
 	o = json_pack("{s:s, s:s, s:i, s:s, s:s, s:s}", "type", typeuri, "title", title, "status",
-		      status, "detail", detail, "instance", r->path, "request_id", r->id);
+	              status, "detail", detail, "instance", r->path, "request_id", r->id);
 	if (!o) /* only when a string is not UTF-8: the path came from outside */
 		o = json_pack("{s:s, s:s, s:i, s:s, s:s}", "type", typeuri, "title", title,
-			      "status", status, "detail", detail, "request_id", r->id);
+		              "status", status, "detail", detail, "request_id", r->id);
 	if (fields) {
 		json_object_update_missing(o, fields);
 		json_decref(fields);
@@ -229,8 +229,9 @@ int http_reply_err(struct http_req *r, int rc, const struct err *e)
 	case ERR_TIMEOUT:
 		log_warn("msg=\"dependency unavailable\" id=%s err=\"%s\"", r->id, msg);
 		http_header(r, MHD_HTTP_HEADER_RETRY_AFTER, "5");
-		return http_problem(r, 503, "unavailable", "Service Unavailable", NULL,
-				    "a service Herald depends on cannot be reached; try again soon");
+		return http_problem(
+		    r, 503, "unavailable", "Service Unavailable", NULL,
+		    "a service Herald depends on cannot be reached; try again soon");
 	case ERR_NOT_FOUND:
 		return http_problem(r, 404, "not-found", "Not Found", NULL, "%s", msg);
 	case ERR_INVALID:
@@ -242,11 +243,11 @@ int http_reply_err(struct http_req *r, int rc, const struct err *e)
 		return http_problem(r, 401, "unauthorized", "Unauthorized", NULL, "%s", msg);
 	case ERR_TOO_BIG:
 		return http_problem(r, 413, "payload-too-large", "Content Too Large", NULL, "%s",
-				    msg);
+		                    msg);
 	default:
 		log_error("msg=\"request failed\" id=%s err=\"%s\"", r->id, msg);
 		return http_problem(r, 500, "internal", "Internal Server Error", NULL,
-				    "the server failed; the request id identifies it in the logs");
+		                    "the server failed; the request id identifies it in the logs");
 	}
 }
 
@@ -260,12 +261,12 @@ int http_req_json(struct http_req *r, json_t **out)
 	if (!ct || strncasecmp(ct, "application/json", 16) != 0 ||
 	    (ct[16] != '\0' && ct[16] != ';' && ct[16] != ' ')) {
 		http_problem(r, 415, "unsupported-media-type", "Unsupported Media Type", NULL,
-			     "send the body as application/json");
+		             "send the body as application/json");
 		return -ERR_INVALID;
 	}
 	if (!r->body.len) {
 		http_problem(r, 400, "malformed-json", "Bad Request", NULL,
-			     "the request body is empty; a JSON object was expected");
+		             "the request body is empty; a JSON object was expected");
 		return -ERR_INVALID;
 	}
 	rc = json_parse(r->body.p, r->body.len, r->srv->o.json_max_depth, out, &e);
@@ -285,15 +286,15 @@ static void early_problem(struct http_req *r)
 	switch (r->early_status) {
 	case 413:
 		http_problem(r, 413, "payload-too-large", "Content Too Large", NULL,
-			     "the request body is larger than %zu bytes", r->srv->o.max_body);
+		             "the request body is larger than %zu bytes", r->srv->o.max_body);
 		break;
 	case 431:
 		http_problem(r, 431, "too-many-headers", "Request Header Fields Too Large", NULL,
-			     "the request has more than %zu header fields",
-			     r->srv->o.max_headers);
+		             "the request has more than %zu header fields", r->srv->o.max_headers);
 		break;
 	default:
-		http_problem(r, 400, "bad-request", "Bad Request", NULL, "the request is malformed");
+		http_problem(r, 400, "bad-request", "Bad Request", NULL,
+		             "the request is malformed");
 		break;
 	}
 }
@@ -310,14 +311,13 @@ static void dispatch(struct http_req *r)
 	}
 	rc = router_match(s->o.routes, s->o.nroutes, r->method, path, &r->match);
 	if (rc == -ERR_NOT_FOUND) {
-		http_problem(r, 404, "not-found", "Not Found", NULL, "no route for %s",
-			     r->method);
+		http_problem(r, 404, "not-found", "Not Found", NULL, "no route for %s", r->method);
 		return;
 	}
 	if (rc == -ERR_CONFLICT) {
 		http_header(r, MHD_HTTP_HEADER_ALLOW, r->match.allow);
 		http_problem(r, 405, "method-not-allowed", "Method Not Allowed", NULL,
-			     "%s is not allowed here; allowed: %s", r->method, r->match.allow);
+		             "%s is not allowed here; allowed: %s", r->method, r->match.allow);
 		return;
 	}
 	r->matched = true;
@@ -326,9 +326,9 @@ static void dispatch(struct http_req *r)
 	r->match.route->fn(r);
 	if (!r->responded) {
 		log_error("msg=\"handler gave no answer\" id=%s route=%s", r->id,
-			  r->match.route->pattern);
+		          r->match.route->pattern);
 		http_problem(r, 500, "internal", "Internal Server Error", NULL,
-			     "the server failed; the request id identifies it in the logs");
+		             "the server failed; the request id identifies it in the logs");
 	}
 }
 
@@ -353,8 +353,8 @@ static void first_checks(struct http_req *r)
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-				  const char *method, const char *version,
-				  const char *upload_data, size_t *upload_data_size, void **con_cls)
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
 {
 	struct http_server *s = cls;
 	struct http_req *r = *con_cls;
@@ -400,7 +400,7 @@ static void log_path(const char *in, char *out, size_t outsz)
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
-			 enum MHD_RequestTerminationCode toe)
+                         enum MHD_RequestTerminationCode toe)
 {
 	struct http_server *s = cls;
 	struct http_req *r = *con_cls;
@@ -416,11 +416,11 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	if (log_threshold >= LOG_INFO) {
 		log_path(r->path, path, sizeof(path));
 		log_write(LOG_INFO,
-			  "msg=request id=%s method=%s path=\"%s\" route=\"%s\" status=%d "
-			  "bytes=%zu dur_ms=%.3f%s",
-			  r->id, r->method, path, r->matched ? r->match.route->pattern : "-",
-			  r->status, r->resp_len, (double)dur_us / 1000.0,
-			  toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " aborted=true");
+		          "msg=request id=%s method=%s path=\"%s\" route=\"%s\" status=%d "
+		          "bytes=%zu dur_ms=%.3f%s",
+		          r->id, r->method, path, r->matched ? r->match.route->pattern : "-",
+		          r->status, r->resp_len, (double)dur_us / 1000.0,
+		          toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " aborted=true");
 	}
 	req_free(r);
 	atomic_fetch_sub(&s->in_flight, 1);
@@ -445,33 +445,32 @@ int http_server_start(struct http_server **out, const struct http_opts *o, struc
 	struct sockaddr_in sa = {.sin_family = AF_INET};
 	const union MHD_DaemonInfo *info;
 	unsigned char rnd[4];
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
-			 MHD_USE_ERROR_LOG;
+	unsigned flags =
+	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG;
 
 	*out = NULL;
 	if (inet_pton(AF_INET, o->host, &sa.sin_addr) != 1)
-		return err_set(e, ERR_INVALID, "cannot listen on %s: not an IPv4 address",
-			       o->host);
+		return err_set(e, ERR_INVALID, "cannot listen on %s: not an IPv4 address", o->host);
 	sa.sin_port = htons((uint16_t)o->port);
 	s = xcalloc(1, sizeof(*s));
 	s->o = *o;
 	s->metrics = metrics_new(o->routes, o->nroutes);
 	crypto_random(rnd, sizeof(rnd));
 	snprintf(s->id_prefix, sizeof(s->id_prefix), "%02x%02x%02x%02x", rnd[0], rnd[1], rnd[2],
-		 rnd[3]);
+	         rnd[3]);
 	s->d = MHD_start_daemon(
-		flags, 0, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-		MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(o->threads > 1 ? o->threads : 1),
-		MHD_OPTION_CONNECTION_LIMIT, (unsigned)o->max_connections,
-		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)o->timeout_s,
-		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
-		MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
-		s, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, s, MHD_OPTION_END);
+	    flags, 0, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(o->threads > 1 ? o->threads : 1),
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)o->max_connections,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)o->timeout_s,
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024), MHD_OPTION_LISTEN_BACKLOG_SIZE,
+	    1024u, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_EXTERNAL_LOGGER,
+	    on_mhd_log, s, MHD_OPTION_END);
 	if (!s->d) {
 		metrics_free(s->metrics);
 		free(s);
 		return err_set(e, ERR_IO, "cannot listen on %s:%d (in use, or not permitted)",
-			       o->host, o->port);
+		               o->host, o->port);
 	}
 	info = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
 	s->port = info ? info->port : o->port;
@@ -497,7 +496,7 @@ const struct metrics *http_server_metrics(const struct http_server *s)
 static unsigned connections(struct http_server *s)
 {
 	const union MHD_DaemonInfo *info =
-		MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+	    MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
 
 	return info ? info->num_connections : 0;
 }
@@ -514,7 +513,7 @@ void http_server_drain(struct http_server *s, int64_t timeout_ms)
 	if (fd != MHD_INVALID_SOCKET)
 		close(fd);
 	log_info("msg=draining in_flight=%lld connections=%u",
-		 (long long)atomic_load(&s->in_flight), connections(s));
+	         (long long)atomic_load(&s->in_flight), connections(s));
 	while (atomic_load(&s->in_flight) > 0 && clock_mono_ms() < deadline)
 		clock_sleep_ms(5);
 	/* Connections with a request still arriving get a moment to finish
@@ -526,7 +525,7 @@ void http_server_drain(struct http_server *s, int64_t timeout_ms)
 		clock_sleep_ms(5);
 	if (atomic_load(&s->in_flight) > 0)
 		log_warn("msg=\"shutdown timeout with requests in flight\" in_flight=%lld",
-			 (long long)atomic_load(&s->in_flight));
+		         (long long)atomic_load(&s->in_flight));
 	MHD_stop_daemon(s->d);
 	s->d = NULL;
 }

@@ -99,10 +99,10 @@ void http_header(struct http_req *r, const char *name, const char *value);
 
 /* Reply with body (copied). */
 int http_reply(struct http_req *r, int status, const char *content_type, const char *body,
-	       size_t len);
+               size_t len);
 /* Reply with body that outlives the server (not copied). */
 int http_reply_static(struct http_req *r, int status, const char *content_type, const char *body,
-		      size_t len);
+                      size_t len);
 /* Reply with v serialised as JSON; steals the reference to v. */
 int http_reply_json(struct http_req *r, int status, json_t *v);
 
@@ -112,7 +112,7 @@ int http_reply_json(struct http_req *r, int status, json_t *v);
  * "/problems/<slug>"; fields (may be NULL) is merged in (reference stolen).
  */
 int http_problem(struct http_req *r, int status, const char *type, const char *title,
-		 json_t *fields, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+                 json_t *fields, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 
 /*
  * Answer with the problem that fits a failed call's code: unavailable and

@@ -34,10 +34,10 @@ int kv_ping(struct kv *kv, struct err *e) WUR;
 int kv_get(struct kv *kv, const char *key, struct buf *out, struct err *e) WUR;
 /* Set key; ttl_ms 0 keeps it until deleted. */
 int kv_set(struct kv *kv, const char *key, const void *val, size_t len, int64_t ttl_ms,
-	   struct err *e) WUR;
+           struct err *e) WUR;
 /* Set key only if absent: -ERR_EXISTS when it is present. */
 int kv_set_nx(struct kv *kv, const char *key, const void *val, size_t len, int64_t ttl_ms,
-	      struct err *e) WUR;
+              struct err *e) WUR;
 /* Delete key; deleting an absent key is not an error. */
 int kv_del(struct kv *kv, const char *key, struct err *e) WUR;
 
@@ -46,7 +46,7 @@ int kv_del(struct kv *kv, const char *key, struct err *e) WUR;
  * result in *out. ttl_ms (0: none) is set when this call created the key.
  */
 int kv_incr(struct kv *kv, const char *key, int64_t by, int64_t ttl_ms, int64_t *out,
-	    struct err *e) WUR;
+            struct err *e) WUR;
 
 /*
  * Take the lock named key for ttl_ms. On success token receives a random
@@ -54,17 +54,16 @@ int kv_incr(struct kv *kv, const char *key, int64_t by, int64_t ttl_ms, int64_t 
  * expires by itself after ttl_ms.
  */
 int kv_lock(struct kv *kv, const char *key, int64_t ttl_ms, char token[KV_TOKEN_SIZE],
-	    struct err *e) WUR;
+            struct err *e) WUR;
 /* Release a lock held with token; -ERR_NOT_FOUND when it is not held with
  * that token (expired, or taken by another). */
 int kv_unlock(struct kv *kv, const char *key, const char *token, struct err *e) WUR;
 /* Extend a lock held with token to ttl_ms from now; -ERR_NOT_FOUND as above. */
 int kv_lock_extend(struct kv *kv, const char *key, const char *token, int64_t ttl_ms,
-		   struct err *e) WUR;
+                   struct err *e) WUR;
 
 /* Publish msg on channel to every current subscriber (of any node). */
-int kv_publish(struct kv *kv, const char *channel, const void *msg, size_t len,
-	       struct err *e) WUR;
+int kv_publish(struct kv *kv, const char *channel, const void *msg, size_t len, struct err *e) WUR;
 
 typedef void (*kv_message_fn)(void *arg, const char *channel, const void *msg, size_t len);
 
@@ -75,7 +74,7 @@ typedef void (*kv_message_fn)(void *arg, const char *channel, const void *msg, s
  * kv_sub_free() stops delivery: after it returns fn is not called again.
  */
 int kv_subscribe(struct kv *kv, const char *channel, kv_message_fn fn, void *arg,
-		 struct kv_sub **out, struct err *e) WUR;
+                 struct kv_sub **out, struct err *e) WUR;
 void kv_sub_free(struct kv_sub *sub);
 
 /*
@@ -85,6 +84,6 @@ void kv_sub_free(struct kv_sub *sub);
  * token will be available. Atomic across threads and, on Redis, nodes.
  */
 int kv_take(struct kv *kv, const char *bucket, double rate, double burst, int64_t *wait_ms,
-	    struct err *e) WUR;
+            struct err *e) WUR;
 
 #endif

@@ -28,7 +28,7 @@ int buf_adds(struct buf *b, const char *s) WUR;
 int buf_addch(struct buf *b, char c) WUR;
 int buf_printf(struct buf *b, const char *fmt, ...) WUR __attribute__((format(printf, 2, 3)));
 int buf_vprintf(struct buf *b, const char *fmt, va_list ap) WUR
-	__attribute__((format(printf, 2, 0)));
+    __attribute__((format(printf, 2, 0)));
 
 /* Hand the contents to the caller (free() them); b is left empty. */
 char *buf_take(struct buf *b, size_t *len);

@@ -72,7 +72,7 @@ static int load_file(struct config *c, const char *file, struct err *e)
 		idx = find(c->defs, c->n, key);
 		if (idx < 0) {
 			rc = err_set(e, ERR_INVALID, "%s:%d: unknown setting %.*s", file, lineno,
-				     (int)key.len, key.p);
+			             (int)key.len, key.p);
 			goto out;
 		}
 		line = str_trim(line);
@@ -90,7 +90,7 @@ out:
 }
 
 int config_load(struct config *c, const struct config_def *defs, size_t n, const char *file,
-		char *const *environ_, struct err *e)
+                char *const *environ_, struct err *e)
 {
 	int rc;
 
@@ -122,13 +122,13 @@ int config_load(struct config *c, const struct config_def *defs, size_t n, const
 			continue;
 		if (strlen(c->val[i]) > CONFIG_MAX_VALUE) {
 			rc = err_set(e, ERR_INVALID, "setting %s%s: longer than %d characters",
-				     CONFIG_PREFIX, defs[i].name, CONFIG_MAX_VALUE);
+			             CONFIG_PREFIX, defs[i].name, CONFIG_MAX_VALUE);
 			goto fail;
 		}
 		rc = defs[i].check(&defs[i], c->val[i], &sub);
 		if (rc) {
 			rc = err_set(e, rc, "setting %s%s: %s", CONFIG_PREFIX, defs[i].name,
-				     sub.msg);
+			             sub.msg);
 			goto fail;
 		}
 	}
@@ -213,9 +213,8 @@ int config_check_int(const struct config_def *d, const char *v, struct err *e)
 	int64_t n;
 
 	if (str_to_i64(str_c(v), d->min, d->max, &n))
-		return err_set(e, ERR_INVALID,
-			       "\"%s\" is not a whole number from %lld to %lld", v,
-			       (long long)d->min, (long long)d->max);
+		return err_set(e, ERR_INVALID, "\"%s\" is not a whole number from %lld to %lld", v,
+		               (long long)d->min, (long long)d->max);
 	return 0;
 }
 
@@ -226,7 +225,7 @@ int config_check_bool(const struct config_def *d, const char *v, struct err *e)
 	(void)d;
 	if (!parse_bool(v, &b))
 		return err_set(e, ERR_INVALID, "\"%s\" is not one of true, false, 1, 0, yes, no",
-			       v);
+		               v);
 	return 0;
 }
 
@@ -277,7 +276,8 @@ int config_check_listen(const struct config_def *d, const char *v, struct err *e
 	(void)d;
 	if (config_parse_listen(v, host, sizeof(host), &port))
 		return err_set(e, ERR_INVALID,
-			       "\"%s\" is not HOST:PORT with an IPv4 address and a port 0-65535", v);
+		               "\"%s\" is not HOST:PORT with an IPv4 address and a port 0-65535",
+		               v);
 	return 0;
 }
 
@@ -292,7 +292,7 @@ int config_check_id_list(const struct config_def *d, const char *v, struct err *
 		item = str_trim(item);
 		if (str_to_i64(item, 1, INT64_MAX, &id))
 			return err_set(e, ERR_INVALID, "\"%.*s\" is not a Telegram user id",
-				       (int)item.len, item.p);
+			               (int)item.len, item.p);
 	}
 	return 0;
 }

@@ -44,7 +44,7 @@ struct config {
  * checked. On failure c is left empty and e names the setting.
  */
 int config_load(struct config *c, const struct config_def *defs, size_t n, const char *file,
-		char *const *environ_, struct err *e) WUR;
+                char *const *environ_, struct err *e) WUR;
 void config_release(struct config *c);
 
 /* The value of setting i, or NULL when unset or empty. */

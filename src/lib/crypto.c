@@ -44,7 +44,7 @@ bool crypto_eq(const void *a, size_t alen, const void *b, size_t blen)
 void crypto_token(const char *prefix, size_t nbytes, char *out, size_t outsz)
 {
 	static const char b64[] =
-		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 	unsigned char raw[64];
 	size_t plen = strlen(prefix), o, i;
 	unsigned v = 0;

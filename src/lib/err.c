@@ -25,19 +25,19 @@ int err_set(struct err *e, int code, const char *fmt, ...)
 const char *err_name(int code)
 {
 	static const char *const names[ERR_MAX] = {
-		[0] = "ok",
-		[ERR_NOMEM] = "out of memory",
-		[ERR_INVALID] = "invalid",
-		[ERR_NOT_FOUND] = "not found",
-		[ERR_EXISTS] = "exists",
-		[ERR_BUSY] = "busy",
-		[ERR_UNAVAILABLE] = "unavailable",
-		[ERR_IO] = "i/o error",
-		[ERR_TOO_BIG] = "too big",
-		[ERR_AUTH] = "unauthorized",
-		[ERR_CONFLICT] = "conflict",
-		[ERR_TIMEOUT] = "timeout",
-		[ERR_INTERNAL] = "internal error",
+	    [0] = "ok",
+	    [ERR_NOMEM] = "out of memory",
+	    [ERR_INVALID] = "invalid",
+	    [ERR_NOT_FOUND] = "not found",
+	    [ERR_EXISTS] = "exists",
+	    [ERR_BUSY] = "busy",
+	    [ERR_UNAVAILABLE] = "unavailable",
+	    [ERR_IO] = "i/o error",
+	    [ERR_TOO_BIG] = "too big",
+	    [ERR_AUTH] = "unauthorized",
+	    [ERR_CONFLICT] = "conflict",
+	    [ERR_TIMEOUT] = "timeout",
+	    [ERR_INTERNAL] = "internal error",
 	};
 
 	if (code < 0)

@@ -59,7 +59,7 @@ int json_parse(const char *data, size_t len, size_t max_depth, json_t **out, str
 	*out = json_loadb(data, len, JSON_REJECT_DUPLICATES, &je);
 	if (!*out)
 		return err_set(e, ERR_INVALID, "malformed json at line %d column %d: %s", je.line,
-			       je.column, je.text);
+		               je.column, je.text);
 	return 0;
 }
 

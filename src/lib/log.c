@@ -35,7 +35,7 @@ void log_write(enum log_level level, const char *fmt, ...)
 	gmtime_r(&ts.tv_sec, &tm);
 	n = strftime(line, sizeof(line), "ts=%Y-%m-%dT%H:%M:%S", &tm);
 	w = snprintf(line + n, sizeof(line) - n, ".%03ldZ level=%s ", ts.tv_nsec / 1000000L,
-		     level_names[level]);
+	             level_names[level]);
 	n += (size_t)w;
 	va_start(ap, fmt);
 	w = vsnprintf(line + n, sizeof(line) - n, fmt, ap);

@@ -32,9 +32,9 @@ struct store_val {
 	size_t len;
 };
 
-#define SV_NULL       ((struct store_val){.type = STORE_NULL})
-#define SV_INT(x)     ((struct store_val){.type = STORE_INT, .i = (x)})
-#define SV_TEXT(x)    ((struct store_val){.type = STORE_TEXT, .s = (x), .len = strlen(x)})
+#define SV_NULL        ((struct store_val){.type = STORE_NULL})
+#define SV_INT(x)      ((struct store_val){.type = STORE_INT, .i = (x)})
+#define SV_TEXT(x)     ((struct store_val){.type = STORE_TEXT, .s = (x), .len = strlen(x)})
 #define SV_TEXTN(x, n) ((struct store_val){.type = STORE_TEXT, .s = (x), .len = (n)})
 
 struct store_opts {
@@ -50,7 +50,7 @@ struct store_opts {
  * NULL. On failure *out is NULL.
  */
 int store_open(struct store **out, const char *url, const struct store_opts *opts,
-	       struct err *e) WUR;
+               struct err *e) WUR;
 void store_free(struct store *st);
 enum store_kind store_kind(const struct store *st);
 
@@ -85,14 +85,14 @@ void store_conn_put(struct store *st, struct store_conn *c);
  * other SQL error. On failure *res is NULL.
  */
 int store_query(struct store_conn *c, const char *sql, const struct store_val *args, size_t nargs,
-		struct store_res **res, struct err *e) WUR;
+                struct store_res **res, struct err *e) WUR;
 int store_begin(struct store_conn *c, struct err *e) WUR;
 int store_commit(struct store_conn *c, struct err *e) WUR;
 void store_rollback(struct store_conn *c);
 
 /* store_conn_get + store_query + store_conn_put. */
 int store_exec(struct store *st, const char *sql, const struct store_val *args, size_t nargs,
-	       struct store_res **res, struct err *e) WUR;
+               struct store_res **res, struct err *e) WUR;
 
 size_t store_res_rows(const struct store_res *r);
 size_t store_res_cols(const struct store_res *r);

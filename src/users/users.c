@@ -36,7 +36,7 @@ static void row_to_user(const struct store_res *res, size_t row, struct user *u)
 
 /* Run a query expected to return one user row. */
 static int one_user(struct store *st, const char *sql, const struct store_val *args, size_t n,
-		    struct user *out, struct err *e)
+                    struct user *out, struct err *e)
 {
 	struct store_res *res = NULL;
 	int rc = store_exec(st, sql, args, n, &res, e);
@@ -52,19 +52,19 @@ static int one_user(struct store *st, const char *sql, const struct store_val *a
 }
 
 static int audit(struct store_conn *c, int64_t actor, const char *action, const char *subject,
-		 const char *detail, struct err *e)
+                 const char *detail, struct err *e)
 {
 	struct store_val a[] = {SV_INT(clock_now_ms()), actor ? SV_INT(actor) : SV_NULL,
-				SV_TEXT(action), SV_TEXT(subject), SV_TEXT(detail)};
+	                        SV_TEXT(action), SV_TEXT(subject), SV_TEXT(detail)};
 
 	return store_query(c,
-			   "INSERT INTO audit_log (at, actor_user_id, action, subject, detail) "
-			   "VALUES ($1, $2, $3, $4, $5)",
-			   a, ARRAY_SIZE(a), NULL, e);
+	                   "INSERT INTO audit_log (at, actor_user_id, action, subject, detail) "
+	                   "VALUES ($1, $2, $3, $4, $5)",
+	                   a, ARRAY_SIZE(a), NULL, e);
 }
 
 int users_audit(struct store *st, int64_t actor, const char *action, const char *subject,
-		const char *detail, struct err *e)
+                const char *detail, struct err *e)
 {
 	struct store_conn *c;
 	int rc = store_conn_get(st, &c, e);
@@ -80,9 +80,9 @@ int users_audit(struct store *st, int64_t actor, const char *action, const char 
  * Run one write and its audit entry in a transaction. The write's first row
  * (if any) is returned through res.
  */
-static int write_audited(struct store *st, const char *sql, const struct store_val *args,
-			 size_t n, int64_t actor, const char *action, const char *subject,
-			 struct store_res **res, struct err *e)
+static int write_audited(struct store *st, const char *sql, const struct store_val *args, size_t n,
+                         int64_t actor, const char *action, const char *subject,
+                         struct store_res **res, struct err *e)
 {
 	struct store_conn *c;
 	int rc = store_conn_get(st, &c, e);
@@ -110,10 +110,10 @@ out:
 }
 
 int users_add(struct store *st, int64_t telegram_id, const char *name, struct user *out,
-	      struct err *e)
+              struct err *e)
 {
 	struct store_val a[] = {SV_INT(telegram_id), SV_TEXT(name ? name : ""),
-				SV_INT(clock_now_ms())};
+	                        SV_INT(clock_now_ms())};
 	struct store_res *res = NULL;
 	char subject[32];
 	int rc;
@@ -124,12 +124,12 @@ int users_add(struct store *st, int64_t telegram_id, const char *name, struct us
 		return err_set(e, ERR_INVALID, "a name is at most %d bytes", USERS_NAME_MAX);
 	snprintf(subject, sizeof(subject), "telegram:%lld", (long long)telegram_id);
 	rc = write_audited(st,
-			   "INSERT INTO users (telegram_id, name, created_at) "
-			   "VALUES ($1, $2, $3) RETURNING " USER_COLS_BARE,
-			   a, ARRAY_SIZE(a), 0, "user.add", subject, &res, e);
+	                   "INSERT INTO users (telegram_id, name, created_at) "
+	                   "VALUES ($1, $2, $3) RETURNING " USER_COLS_BARE,
+	                   a, ARRAY_SIZE(a), 0, "user.add", subject, &res, e);
 	if (rc == -ERR_EXISTS)
 		return err_set(e, ERR_EXISTS, "a user with Telegram id %lld exists",
-			       (long long)telegram_id);
+		               (long long)telegram_id);
 	if (rc)
 		return rc;
 	row_to_user(res, 0, out);
@@ -144,32 +144,31 @@ int users_get(struct store *st, int64_t id, struct user *out, struct err *e)
 	return one_user(st, "SELECT " USER_COLS " FROM users u WHERE u.id = $1", a, 1, out, e);
 }
 
-int users_get_by_telegram(struct store *st, int64_t telegram_id, struct user *out,
-			  struct err *e)
+int users_get_by_telegram(struct store *st, int64_t telegram_id, struct user *out, struct err *e)
 {
 	struct store_val a[] = {SV_INT(telegram_id)};
 
-	return one_user(st, "SELECT " USER_COLS " FROM users u WHERE u.telegram_id = $1", a, 1,
-			out, e);
+	return one_user(st, "SELECT " USER_COLS " FROM users u WHERE u.telegram_id = $1", a, 1, out,
+	                e);
 }
 
 int users_update(struct store *st, int64_t id, const char *name, const char *language,
-		 const char *time_zone, struct user *out, struct err *e)
+                 const char *time_zone, struct user *out, struct err *e)
 {
 	struct store_val a[] = {SV_INT(id), name ? SV_TEXT(name) : SV_NULL,
-				language ? SV_TEXT(language) : SV_NULL,
-				time_zone ? SV_TEXT(time_zone) : SV_NULL};
+	                        language ? SV_TEXT(language) : SV_NULL,
+	                        time_zone ? SV_TEXT(time_zone) : SV_NULL};
 	struct store_res *res = NULL;
 	char subject[32];
 	int rc;
 
 	snprintf(subject, sizeof(subject), "user:%lld", (long long)id);
 	rc = write_audited(st,
-			   "UPDATE users SET name = COALESCE($2, name), "
-			   "language = COALESCE($3, language), "
-			   "time_zone = COALESCE($4, time_zone) "
-			   "WHERE id = $1 RETURNING " USER_COLS_BARE,
-			   a, ARRAY_SIZE(a), id, "user.update", subject, &res, e);
+	                   "UPDATE users SET name = COALESCE($2, name), "
+	                   "language = COALESCE($3, language), "
+	                   "time_zone = COALESCE($4, time_zone) "
+	                   "WHERE id = $1 RETURNING " USER_COLS_BARE,
+	                   a, ARRAY_SIZE(a), id, "user.update", subject, &res, e);
 	if (rc)
 		return rc;
 	if (store_res_rows(res) == 0)
@@ -181,7 +180,7 @@ int users_update(struct store *st, int64_t id, const char *name, const char *lan
 }
 
 int users_apikey_create(struct store *st, int64_t user_id, char key[USERS_TOKEN_SIZE],
-			struct err *e)
+                        struct err *e)
 {
 	char hash[CRYPTO_SHA256_HEX], prefix[12], subject[32];
 	struct store_val a[4];
@@ -195,13 +194,12 @@ int users_apikey_create(struct store *st, int64_t user_id, char key[USERS_TOKEN_
 	a[2] = SV_TEXT(prefix);
 	a[3] = SV_INT(clock_now_ms());
 	return write_audited(st,
-			     "INSERT INTO api_keys (user_id, key_hash, prefix, created_at) "
-			     "VALUES ($1, $2, $3, $4)",
-			     a, ARRAY_SIZE(a), user_id, "apikey.create", subject, NULL, e);
+	                     "INSERT INTO api_keys (user_id, key_hash, prefix, created_at) "
+	                     "VALUES ($1, $2, $3, $4)",
+	                     a, ARRAY_SIZE(a), user_id, "apikey.create", subject, NULL, e);
 }
 
-int users_by_apikey(struct store *st, const char *key, size_t len, struct user *out,
-		    struct err *e)
+int users_by_apikey(struct store *st, const char *key, size_t len, struct user *out, struct err *e)
 {
 	char hash[CRYPTO_SHA256_HEX];
 	struct store_val a[1];
@@ -209,13 +207,13 @@ int users_by_apikey(struct store *st, const char *key, size_t len, struct user *
 	crypto_sha256_hex(key, len, hash);
 	a[0] = SV_TEXT(hash);
 	return one_user(st,
-			"SELECT " USER_COLS " FROM api_keys k JOIN users u ON u.id = k.user_id "
-			"WHERE k.key_hash = $1 AND k.revoked_at IS NULL",
-			a, 1, out, e);
+	                "SELECT " USER_COLS " FROM api_keys k JOIN users u ON u.id = k.user_id "
+	                "WHERE k.key_hash = $1 AND k.revoked_at IS NULL",
+	                a, 1, out, e);
 }
 
 int users_session_create(struct store *st, int64_t user_id, int64_t ttl_ms,
-			 char token[USERS_TOKEN_SIZE], int64_t *expires_at, struct err *e)
+                         char token[USERS_TOKEN_SIZE], int64_t *expires_at, struct err *e)
 {
 	char hash[CRYPTO_SHA256_HEX], subject[32];
 	int64_t now = clock_now_ms();
@@ -230,13 +228,13 @@ int users_session_create(struct store *st, int64_t user_id, int64_t ttl_ms,
 	a[2] = SV_INT(now);
 	a[3] = SV_INT(*expires_at);
 	return write_audited(st,
-			     "INSERT INTO sessions (user_id, token_hash, created_at, expires_at) "
-			     "VALUES ($1, $2, $3, $4)",
-			     a, ARRAY_SIZE(a), user_id, "session.create", subject, NULL, e);
+	                     "INSERT INTO sessions (user_id, token_hash, created_at, expires_at) "
+	                     "VALUES ($1, $2, $3, $4)",
+	                     a, ARRAY_SIZE(a), user_id, "session.create", subject, NULL, e);
 }
 
 int users_by_session(struct store *st, const char *token, size_t len, struct user *out,
-		     struct err *e)
+                     struct err *e)
 {
 	char hash[CRYPTO_SHA256_HEX];
 	struct store_val a[2];
@@ -245,9 +243,9 @@ int users_by_session(struct store *st, const char *token, size_t len, struct use
 	a[0] = SV_TEXT(hash);
 	a[1] = SV_INT(clock_now_ms());
 	return one_user(st,
-			"SELECT " USER_COLS " FROM sessions s JOIN users u ON u.id = s.user_id "
-			"WHERE s.token_hash = $1 AND s.expires_at > $2",
-			a, 2, out, e);
+	                "SELECT " USER_COLS " FROM sessions s JOIN users u ON u.id = s.user_id "
+	                "WHERE s.token_hash = $1 AND s.expires_at > $2",
+	                a, 2, out, e);
 }
 
 int users_session_delete(struct store *st, const char *token, size_t len, struct err *e)

@@ -30,34 +30,34 @@ struct user {
 
 /* Add a user; -ERR_EXISTS when the Telegram id is taken. */
 int users_add(struct store *st, int64_t telegram_id, const char *name, struct user *out,
-	      struct err *e) WUR;
+              struct err *e) WUR;
 int users_get(struct store *st, int64_t id, struct user *out, struct err *e) WUR;
 int users_get_by_telegram(struct store *st, int64_t telegram_id, struct user *out,
-			  struct err *e) WUR;
+                          struct err *e) WUR;
 
 /* Change the fields that are not NULL; *out gets the updated user. */
 int users_update(struct store *st, int64_t id, const char *name, const char *language,
-		 const char *time_zone, struct user *out, struct err *e) WUR;
+                 const char *time_zone, struct user *out, struct err *e) WUR;
 
 /* Create an API key for a user; key receives it (the only time it exists in
  * the clear). */
 int users_apikey_create(struct store *st, int64_t user_id, char key[USERS_TOKEN_SIZE],
-			struct err *e) WUR;
+                        struct err *e) WUR;
 /* The user owning key; -ERR_NOT_FOUND for an unknown or revoked key. */
 int users_by_apikey(struct store *st, const char *key, size_t len, struct user *out,
-		    struct err *e) WUR;
+                    struct err *e) WUR;
 
 /* Open a session for a user lasting ttl_ms; token receives the cookie value. */
 int users_session_create(struct store *st, int64_t user_id, int64_t ttl_ms,
-			 char token[USERS_TOKEN_SIZE], int64_t *expires_at, struct err *e) WUR;
+                         char token[USERS_TOKEN_SIZE], int64_t *expires_at, struct err *e) WUR;
 /* The user of a live session; -ERR_NOT_FOUND when unknown or expired. */
 int users_by_session(struct store *st, const char *token, size_t len, struct user *out,
-		     struct err *e) WUR;
+                     struct err *e) WUR;
 /* End a session; ending an unknown one is not an error. */
 int users_session_delete(struct store *st, const char *token, size_t len, struct err *e) WUR;
 
 /* Append to the audit log outside any transaction of the caller's. */
 int users_audit(struct store *st, int64_t actor, const char *action, const char *subject,
-		const char *detail, struct err *e) WUR;
+                const char *detail, struct err *e) WUR;
 
 #endif

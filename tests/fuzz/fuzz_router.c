@@ -16,6 +16,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 1)
 		return 0;
 	router_match(api_routes, api_nroutes, methods[data[0] % 6],
-		     (struct str){(const char *)data + 1, size - 1}, &m);
+	             (struct str){(const char *)data + 1, size - 1}, &m);
 	return 0;
 }

@@ -25,12 +25,12 @@ static int h(struct http_req *r)
 }
 
 static const struct route routes[] = {
-	{"GET", "/healthz", h, 0, ""},
-	{"GET", "/api/v1/channels", h, 0, ""},
-	{"POST", "/api/v1/channels", h, 0, ""},
-	{"GET", "/api/v1/channels/{id}", h, 0, ""},
-	{"DELETE", "/api/v1/channels/{id}", h, 0, ""},
-	{"GET", "/api/v1/channels/{id}/analytics/{kind}", h, 0, ""},
+    {"GET", "/healthz", h, 0, ""},
+    {"GET", "/api/v1/channels", h, 0, ""},
+    {"POST", "/api/v1/channels", h, 0, ""},
+    {"GET", "/api/v1/channels/{id}", h, 0, ""},
+    {"DELETE", "/api/v1/channels/{id}", h, 0, ""},
+    {"GET", "/api/v1/channels/{id}/analytics/{kind}", h, 0, ""},
 };
 
 static void test_router_match(void **state)
@@ -47,8 +47,7 @@ static void test_router_match(void **state)
 	assert_int_equal(m.index, 4);
 	assert_true(str_eqc(router_param(&m, "id"), "42"));
 	assert_int_equal(
-		router_match(routes, 6, "GET", str_c("/api/v1/channels/7/analytics/growth"), &m),
-		0);
+	    router_match(routes, 6, "GET", str_c("/api/v1/channels/7/analytics/growth"), &m), 0);
 	assert_int_equal(m.nparams, 2);
 	assert_true(str_eqc(router_param(&m, "id"), "7"));
 	assert_true(str_eqc(router_param(&m, "kind"), "growth"));
@@ -63,13 +62,13 @@ static void test_router_misses(void **state)
 	assert_int_equal(router_match(routes, 6, "GET", str_c("/nope"), &m), -ERR_NOT_FOUND);
 	assert_int_equal(router_match(routes, 6, "GET", str_c("/healthz/"), &m), -ERR_NOT_FOUND);
 	assert_int_equal(router_match(routes, 6, "GET", str_c("/api/v1/channels/"), &m),
-			 -ERR_NOT_FOUND); /* an empty parameter */
+	                 -ERR_NOT_FOUND); /* an empty parameter */
 	assert_int_equal(router_match(routes, 6, "GET", str_c("/api/v1/channels/1/2"), &m),
-			 -ERR_NOT_FOUND);
+	                 -ERR_NOT_FOUND);
 	assert_int_equal(router_match(routes, 6, "GET", str_c(""), &m), -ERR_NOT_FOUND);
 	assert_int_equal(router_match(routes, 6, "GET", str_c("healthz"), &m), -ERR_NOT_FOUND);
 	assert_int_equal(router_match(routes, 6, "PUT", str_c("/api/v1/channels/9"), &m),
-			 -ERR_CONFLICT);
+	                 -ERR_CONFLICT);
 	assert_string_equal(m.allow, "GET, DELETE");
 	assert_int_equal(router_match(routes, 6, "DELETE", str_c("/healthz"), &m), -ERR_CONFLICT);
 	assert_string_equal(m.allow, "GET");
@@ -90,24 +89,27 @@ static void test_metrics_text(void **state)
 	assert_non_null(strstr(b.p, "herald_build_info{version=\"" HERALD_VERSION "\"} 1\n"));
 	assert_non_null(strstr(b.p, "herald_http_in_flight 2\n"));
 	assert_non_null(strstr(
-		b.p, "herald_http_requests_total{route=\"/healthz\",method=\"GET\",code=\"2xx\"} 2\n"));
+	    b.p, "herald_http_requests_total{route=\"/healthz\",method=\"GET\",code=\"2xx\"} 2\n"));
 	assert_non_null(strstr(
-		b.p, "herald_http_requests_total{route=\"/healthz\",method=\"GET\",code=\"5xx\"} 1\n"));
+	    b.p, "herald_http_requests_total{route=\"/healthz\",method=\"GET\",code=\"5xx\"} 1\n"));
 	assert_non_null(strstr(
-		b.p, "herald_http_requests_total{route=\"unmatched\",method=\"\",code=\"4xx\"} 1\n"));
-	assert_non_null(strstr(b.p, "herald_http_request_duration_seconds_bucket{route=\"/healthz\","
-				    "method=\"GET\",le=\"0.0005\"} 1\n"));
-	assert_non_null(strstr(b.p, "herald_http_request_duration_seconds_bucket{route=\"/healthz\","
-				    "method=\"GET\",le=\"0.005\"} 2\n"));
-	assert_non_null(strstr(b.p, "herald_http_request_duration_seconds_bucket{route=\"/healthz\","
-				    "method=\"GET\",le=\"+Inf\"} 3\n"));
+	    b.p, "herald_http_requests_total{route=\"unmatched\",method=\"\",code=\"4xx\"} 1\n"));
+	assert_non_null(strstr(b.p,
+	                       "herald_http_request_duration_seconds_bucket{route=\"/healthz\","
+	                       "method=\"GET\",le=\"0.0005\"} 1\n"));
+	assert_non_null(strstr(b.p,
+	                       "herald_http_request_duration_seconds_bucket{route=\"/healthz\","
+	                       "method=\"GET\",le=\"0.005\"} 2\n"));
+	assert_non_null(strstr(b.p,
+	                       "herald_http_request_duration_seconds_bucket{route=\"/healthz\","
+	                       "method=\"GET\",le=\"+Inf\"} 3\n"));
 	assert_non_null(strstr(b.p, "herald_http_request_duration_seconds_count{route=\"/healthz\","
-				    "method=\"GET\"} 3\n"));
+	                            "method=\"GET\"} 3\n"));
 	/* routes without requests are left out */
 	assert_null(strstr(b.p, "route=\"/api/v1/channels\""));
 	/* each family's samples are one group: no counter after a histogram line */
 	assert_true(strstr(b.p, "herald_http_requests_total{route=\"unmatched\"") <
-		    strstr(b.p, "herald_http_request_duration_seconds_bucket"));
+	            strstr(b.p, "herald_http_request_duration_seconds_bucket"));
 	buf_release(&b);
 	metrics_free(m);
 }
@@ -143,9 +145,9 @@ static void test_openapi_matches_router(void **state)
 		op = json_object_get(json_object_get(paths, api_routes[i].pattern), m);
 		if (!op)
 			fail_msg("route %s %s is not in docs/openapi.json", api_routes[i].method,
-				 api_routes[i].pattern);
+			         api_routes[i].pattern);
 		assert_string_equal(json_string_value(json_object_get(op, "summary")),
-				    api_routes[i].summary);
+		                    api_routes[i].summary);
 		if (api_routes[i].flags & ROUTE_AUTH)
 			assert_non_null(json_object_get(json_object_get(op, "responses"), "401"));
 	}
@@ -160,11 +162,11 @@ static void test_openapi_matches_router(void **state)
 
 				lower(api_routes[i].method, m, sizeof(m));
 				found |= strcmp(api_routes[i].pattern, path) == 0 &&
-					 strcmp(m, method) == 0;
+				         strcmp(m, method) == 0;
 			}
 			if (!found)
 				fail_msg("docs/openapi.json has %s %s but the router does not",
-					 method, path);
+				         method, path);
 			ops++;
 		}
 	}
@@ -175,10 +177,10 @@ static void test_openapi_matches_router(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_router_match),
-		cmocka_unit_test(test_router_misses),
-		cmocka_unit_test(test_metrics_text),
-		cmocka_unit_test(test_openapi_matches_router),
+	    cmocka_unit_test(test_router_match),
+	    cmocka_unit_test(test_router_misses),
+	    cmocka_unit_test(test_metrics_text),
+	    cmocka_unit_test(test_openapi_matches_router),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -77,7 +77,7 @@ static void test_str_to_i64(void **state)
 	assert_int_equal(str_to_i64(str_c("9223372036854775807"), INT64_MIN, INT64_MAX, &v), 0);
 	assert_true(v == INT64_MAX);
 	assert_int_equal(str_to_i64(str_c("9223372036854775808"), INT64_MIN, INT64_MAX, &v),
-			 -ERR_INVALID);
+	                 -ERR_INVALID);
 	assert_int_equal(str_to_i64(str_c("101"), 0, 100, &v), -ERR_INVALID);
 	assert_int_equal(str_to_i64(str_c("-1"), 0, 100, &v), -ERR_INVALID);
 	assert_int_equal(str_to_i64(str_c(""), 0, 100, &v), -ERR_INVALID);
@@ -133,7 +133,7 @@ static void test_crypto(void **state)
 	(void)state;
 	crypto_sha256_hex("abc", 3, hex);
 	assert_string_equal(hex,
-			    "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+	                    "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 	assert_true(crypto_eq("abc", 3, "abc", 3));
 	assert_false(crypto_eq("abc", 3, "abd", 3));
 	assert_false(crypto_eq("abc", 3, "abcd", 4));
@@ -143,7 +143,8 @@ static void test_crypto(void **state)
 	assert_memory_equal(t1, "hk_", 3);
 	assert_string_not_equal(t1, t2);
 	for (const char *p = t1 + 3; *p; p++)
-		assert_non_null(strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_", *p));
+		assert_non_null(
+		    strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_", *p));
 }
 
 static void test_log_redact(void **state)
@@ -165,17 +166,17 @@ static void test_log_redact(void **state)
 
 enum { C_LISTEN, C_THREADS, C_FLAG, C_URL, C_IDS, C_COUNT };
 static const struct config_def defs[C_COUNT] = {
-	[C_LISTEN] = {"LISTEN", "127.0.0.1:8080", config_check_listen, 0, 0, false, "listen"},
-	[C_THREADS] = {"THREADS", "4", config_check_int, 1, 64, false, "threads"},
-	[C_FLAG] = {"FLAG", "false", config_check_bool, 0, 0, false, "flag"},
-	[C_URL] = {"URL", "https://example.org", config_check_http_url, 0, 0, false, "url"},
-	[C_IDS] = {"IDS", NULL, config_check_id_list, 0, 0, false, "ids"},
+    [C_LISTEN] = {"LISTEN", "127.0.0.1:8080", config_check_listen, 0, 0, false, "listen"},
+    [C_THREADS] = {"THREADS", "4", config_check_int, 1, 64, false, "threads"},
+    [C_FLAG] = {"FLAG", "false", config_check_bool, 0, 0, false, "flag"},
+    [C_URL] = {"URL", "https://example.org", config_check_http_url, 0, 0, false, "url"},
+    [C_IDS] = {"IDS", NULL, config_check_id_list, 0, 0, false, "ids"},
 };
 
 static void test_config_defaults_and_env(void **state)
 {
-	char *env[] = {"HERALD_THREADS=8", "HERALD_FLAG=yes", "OTHER=1", "HERALD_UNKNOWN=1",
-		       "HERALD_IDS=1, 2,3", NULL};
+	char *env[] = {"HERALD_THREADS=8", "HERALD_FLAG=yes",   "OTHER=1",
+	               "HERALD_UNKNOWN=1", "HERALD_IDS=1, 2,3", NULL};
 	struct config c;
 	struct err e = {0};
 
@@ -191,11 +192,11 @@ static void test_config_defaults_and_env(void **state)
 static void test_config_bad_values_name_the_setting(void **state)
 {
 	char *bad[][2] = {{"HERALD_THREADS=0", NULL},     {"HERALD_THREADS=12x", NULL},
-			  {"HERALD_LISTEN=nohost", NULL}, {"HERALD_LISTEN=1.2.3.4:70000", NULL},
-			  {"HERALD_FLAG=maybe", NULL},    {"HERALD_URL=ftp://x", NULL},
-			  {"HERALD_IDS=1,x", NULL}};
+	                  {"HERALD_LISTEN=nohost", NULL}, {"HERALD_LISTEN=1.2.3.4:70000", NULL},
+	                  {"HERALD_FLAG=maybe", NULL},    {"HERALD_URL=ftp://x", NULL},
+	                  {"HERALD_IDS=1,x", NULL}};
 	const char *names[] = {"HERALD_THREADS", "HERALD_THREADS", "HERALD_LISTEN", "HERALD_LISTEN",
-			       "HERALD_FLAG",    "HERALD_URL",     "HERALD_IDS"};
+	                       "HERALD_FLAG",    "HERALD_URL",     "HERALD_IDS"};
 	struct config c;
 	struct err e;
 
@@ -211,7 +212,8 @@ static void test_config_file(void **state)
 {
 	char path[] = "/tmp/herald-config-XXXXXX";
 	char *env[] = {"HERALD_THREADS=9", NULL};
-	const char text[] = "# a comment\n\nHERALD_THREADS=5\nFLAG = \"true\"\nLISTEN=127.0.0.1:9\n";
+	const char text[] =
+	    "# a comment\n\nHERALD_THREADS=5\nFLAG = \"true\"\nLISTEN=127.0.0.1:9\n";
 	struct config c;
 	struct err e = {0};
 	int fd = mkstemp(path);
@@ -250,17 +252,17 @@ static void test_tz(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_buf_bounds),
-		cmocka_unit_test(test_buf_take),
-		cmocka_unit_test(test_str_to_i64),
-		cmocka_unit_test(test_str_split_trim),
-		cmocka_unit_test(test_json_depth),
-		cmocka_unit_test(test_crypto),
-		cmocka_unit_test(test_log_redact),
-		cmocka_unit_test(test_config_defaults_and_env),
-		cmocka_unit_test(test_config_bad_values_name_the_setting),
-		cmocka_unit_test(test_config_file),
-		cmocka_unit_test(test_tz),
+	    cmocka_unit_test(test_buf_bounds),
+	    cmocka_unit_test(test_buf_take),
+	    cmocka_unit_test(test_str_to_i64),
+	    cmocka_unit_test(test_str_split_trim),
+	    cmocka_unit_test(test_json_depth),
+	    cmocka_unit_test(test_crypto),
+	    cmocka_unit_test(test_log_redact),
+	    cmocka_unit_test(test_config_defaults_and_env),
+	    cmocka_unit_test(test_config_bad_values_name_the_setting),
+	    cmocka_unit_test(test_config_file),
+	    cmocka_unit_test(test_tz),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
