@@ -20,7 +20,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 import servers  # noqa: E402
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-BIN = os.environ.get("HERALD_BIN") or os.path.join(ROOT, "build", "dev", "herald")
+BIN = os.path.abspath(os.environ.get("HERALD_BIN") or os.path.join(ROOT, "build", "dev", "herald"))
 _db_seq = itertools.count(1)
 
 

@@ -28,22 +28,34 @@ def test_readyz_reports_each_check(herald):
     assert r.json() == {"status": "ready", "checks": {"store": "ok", "kv": "ok"}}
 
 
+def counter(text, line_prefix):
+    for line in text.splitlines():
+        if line.startswith(line_prefix + " "):
+            return int(line.rsplit(" ", 1)[1])
+    return 0
+
+
 def test_metrics_count_requests_per_route(herald):
+    healthz = 'herald_http_requests_total{route="/healthz",method="GET",code="2xx"}'
+    unmatched = 'herald_http_requests_total{route="unmatched",method="",code="4xx"}'
+    me = 'herald_http_requests_total{route="/api/v1/me",method="GET",code="4xx"}'
+    hist = 'herald_http_request_duration_seconds_count{route="/healthz",method="GET"}'
+    before = requests.get(herald.url("/metrics")).text
     for _ in range(3):
         requests.get(herald.url("/healthz"))
     requests.get(herald.url("/nope"))
     requests.get(herald.url("/api/v1/me"))
     text = requests.get(herald.url("/metrics")).text
     assert 'herald_build_info{version="' in text
-    assert 'herald_http_requests_total{route="/healthz",method="GET",code="2xx"} 3' in text
-    assert 'herald_http_requests_total{route="unmatched",method="",code="4xx"} 1' in text
-    assert 'herald_http_requests_total{route="/api/v1/me",method="GET",code="4xx"} 1' in text
-    assert ('herald_http_request_duration_seconds_count{route="/healthz",method="GET"} 3'
-            in text)
+    assert "# TYPE herald_http_request_duration_seconds histogram" in text
+    assert counter(text, healthz) - counter(before, healthz) == 3
+    assert counter(text, unmatched) - counter(before, unmatched) == 1
+    assert counter(text, me) - counter(before, me) == 1
+    assert counter(text, hist) - counter(before, hist) == 3
     buckets = re.findall(
         r'herald_http_request_duration_seconds_bucket\{route="/healthz",method="GET",'
         r'le="([^"]+)"\} (\d+)', text)
-    assert buckets[-1] == ("+Inf", "3")
+    assert buckets[-1] == ("+Inf", str(counter(text, hist)))
     counts = [int(c) for _, c in buckets]
     assert counts == sorted(counts)  # cumulative
 
