@@ -22,6 +22,12 @@ import servers  # noqa: E402
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BIN = os.path.abspath(os.environ.get("HERALD_BIN") or os.path.join(ROOT, "build", "dev", "herald"))
 _db_seq = itertools.count(1)
+SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:")
+
+
+def assert_no_sanitizer_report(text, what):
+    for mark in SANITIZER_MARKS:
+        assert mark not in text, f"{what}: sanitizer report:\n{text[-4000:]}"
 
 
 class Herald:
@@ -39,8 +45,10 @@ class Herald:
     def cli(self, *args, env=None, check=False):
         e = dict(self.env)
         e.update(env or {})
-        return subprocess.run([BIN, *args], env=e, cwd=self.workdir, capture_output=True,
-                              text=True, timeout=60, check=check)
+        r = subprocess.run([BIN, *args], env=e, cwd=self.workdir, capture_output=True,
+                           text=True, timeout=60, check=check)
+        assert_no_sanitizer_report(r.stderr, "herald " + " ".join(args))
+        return r
 
     def start(self, extra_env=None, wait=True):
         env = dict(self.env)
@@ -168,7 +176,11 @@ def make_herald(backend, request, tmp_path):
 
     yield make
     for h in made:
-        h.stop()
+        was_running = h.proc is not None and h.proc.poll() is None
+        rc = h.stop()
+        assert_no_sanitizer_report(h.logtext(), "herald run")
+        if was_running:
+            assert rc == 0, f"herald exited {rc} on SIGTERM:\n{h.logtext()[-4000:]}"
 
 
 @pytest.fixture

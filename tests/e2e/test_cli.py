@@ -4,14 +4,16 @@ import subprocess
 
 import requests
 
-from conftest import BIN, Herald, base_env
+from conftest import BIN, Herald, assert_no_sanitizer_report, base_env
 
 
 def run(*args, env=None, cwd=None):
     e = base_env()
     e.update(env or {})
-    return subprocess.run([BIN, *args], env=e, cwd=cwd, capture_output=True, text=True,
-                          timeout=60)
+    r = subprocess.run([BIN, *args], env=e, cwd=cwd, capture_output=True, text=True,
+                       timeout=60)
+    assert_no_sanitizer_report(r.stderr, "herald " + " ".join(args))
+    return r
 
 
 def test_help_lists_every_setting_with_default():
@@ -58,14 +60,17 @@ def test_config_file_and_environment(tmp_path):
     conf.write_text(f"# settings\nHERALD_LISTEN=127.0.0.1:{h.port}\nDATABASE=from-file.db\n")
     env = dict(h.env)
     del env["HERALD_LISTEN"]
+    log = open(h.logpath, "ab")
     p = subprocess.Popen([BIN, "--config", str(conf), "run"], env=env, cwd=str(tmp_path),
-                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                         stdout=log, stderr=log)
     try:
         h.proc = p
         h.wait_healthy()
         assert (tmp_path / "from-file.db").exists()
     finally:
-        h.stop()
+        assert h.stop() == 0
+        log.close()
+    assert_no_sanitizer_report(h.logtext(), "herald run")
     conf.write_text("HERALD_NO_SUCH=1\n")
     r = run("--config", str(conf), "migrate", cwd=str(tmp_path))
     assert r.returncode == 2 and "unknown setting HERALD_NO_SUCH" in r.stderr

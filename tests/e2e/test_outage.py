@@ -6,7 +6,7 @@ import pytest
 import requests
 
 import servers
-from conftest import Herald, base_env, fresh_pg_database
+from conftest import Herald, assert_no_sanitizer_report, base_env, fresh_pg_database
 
 
 @pytest.fixture
@@ -62,4 +62,6 @@ def test_store_and_kv_outages(own_cluster, tmp_path):
         assert requests.get(h.url("/api/v1/me"), headers=auth).status_code == 200
         assert h.proc.poll() is None  # the same process throughout
     finally:
-        h.stop()
+        rc = h.stop()
+    assert rc == 0
+    assert_no_sanitizer_report(h.logtext(), "herald run")
