@@ -89,12 +89,13 @@ def main():
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 65536), hard))
 
     work = tempfile.mkdtemp(prefix="herald-bench-")
+    os.chmod(work, 0o755)  # nginx workers run unprivileged and read www/ below it
     herald_port, nginx_port = free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("HERALD_")}
     env.update({"HERALD_LISTEN": f"127.0.0.1:{herald_port}",
                 "HERALD_DATABASE": os.path.join(work, "bench.db"),
                 "HERALD_HTTP_THREADS": str(args.threads),
-                "HERALD_API_RATE": "10000000", "HERALD_API_BURST": "10000000",
+                "HERALD_API_RATE": "1000000", "HERALD_API_BURST": "1000000000",
                 "HERALD_HTTP_MAX_CONNECTIONS": "2000"})
     herald = os.path.abspath(args.herald)
     subprocess.run([herald, "user", "add", "--telegram-id", "1", "--name", "Bench"], env=env,

@@ -144,8 +144,8 @@ const struct config_def app_settings[SET__COUNT] = {
     [SET_SESSION_TTL] =
         INT(SESSION_TTL, "604800", 60, 31536000, "seconds a dashboard session lasts"),
     [SET_API_RATE] =
-        INT(API_RATE, "20", 1, 10000000, "API requests per second per user (sustained)"),
-    [SET_API_BURST] = INT(API_BURST, "60", 1, 10000000, "API requests per user in a burst"),
+        INT(API_RATE, "20", 1, 1000000, "API requests per second per user (sustained)"),
+    [SET_API_BURST] = INT(API_BURST, "60", 1, 1000000000, "API requests per user in a burst"),
 };
 
 int app_configure(struct app *a, const char *file, struct err *e)

@@ -64,8 +64,8 @@ static int rate_limit(struct http_req *r, int64_t user_id)
 		return rc;
 	}
 	if (rc) {
-		e.code = ERR_UNAVAILABLE;
-		http_reply_err(r, -ERR_UNAVAILABLE, &e);
+		/* An outage answers 503; anything else is our bug: 500. */
+		http_reply_err(r, rc == -ERR_UNAVAILABLE ? rc : -ERR_INTERNAL, &e);
 		return rc;
 	}
 	return 0;

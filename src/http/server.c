@@ -463,7 +463,7 @@ int http_server_start(struct http_server **out, const struct http_opts *o, struc
 	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(o->threads > 1 ? o->threads : 1),
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)o->max_connections,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)o->timeout_s,
-	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024), MHD_OPTION_LISTEN_BACKLOG_SIZE,
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(32 * 1024), MHD_OPTION_LISTEN_BACKLOG_SIZE,
 	    1024u, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_EXTERNAL_LOGGER,
 	    on_mhd_log, s, MHD_OPTION_END);
 	if (!s->d) {

@@ -14,6 +14,10 @@ enum log_level log_threshold = LOG_INFO;
 
 static const char *const level_names[] = {"error", "warn", "info", "debug"};
 
+static _Thread_local time_t stamp_sec = -1;
+static _Thread_local char stamp[32];
+static _Thread_local size_t stamp_len;
+
 int log_level_parse(const char *name)
 {
 	for (size_t i = 0; i < sizeof(level_names) / sizeof(level_names[0]); i++)
@@ -32,8 +36,13 @@ void log_write(enum log_level level, const char *fmt, ...)
 	int w;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	n = strftime(line, sizeof(line), "ts=%Y-%m-%dT%H:%M:%S", &tm);
+	if (ts.tv_sec != stamp_sec) { /* format the date once a second per thread */
+		gmtime_r(&ts.tv_sec, &tm);
+		stamp_len = strftime(stamp, sizeof(stamp), "ts=%Y-%m-%dT%H:%M:%S", &tm);
+		stamp_sec = ts.tv_sec;
+	}
+	memcpy(line, stamp, stamp_len);
+	n = stamp_len;
 	w = snprintf(line + n, sizeof(line) - n, ".%03ldZ level=%s ", ts.tv_nsec / 1000000L,
 	             level_names[level]);
 	n += (size_t)w;

@@ -97,6 +97,17 @@ static int wal_mode_cb(void *arg, int ncols, char **vals, char **names)
 	return 0;
 }
 
+/*
+ * Turn off SQLite's memory statistics before it initialises: they take a
+ * process-wide mutex on every allocation, which serialises the connections
+ * of all threads on the request path.
+ */
+static void sqlite_setup(void)
+{
+	if (sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0) != SQLITE_OK)
+		log_debug("msg=\"sqlite already initialised; memory statistics stay on\"");
+}
+
 /* Open a connection to s->path, set it up and add it to s->conns. */
 static int conn_open(struct sq_store *s, struct sq_conn **out, struct err *e)
 {
@@ -104,6 +115,9 @@ static int conn_open(struct sq_store *s, struct sq_conn **out, struct err *e)
 	bool wal = false;
 	int rc, src;
 
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+	pthread_once(&once, sqlite_setup);
 	c->base.st = &s->base;
 	src =
 	    sqlite3_open_v2(s->path, &c->db,
