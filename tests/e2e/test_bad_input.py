@@ -2,6 +2,7 @@
 keeps serving."""
 import json
 import socket
+import time
 
 import pytest
 import requests
@@ -119,3 +120,14 @@ def test_garbage_requests_do_not_stop_the_server(user):
     with socket.create_connection(("127.0.0.1", h.port)) as s:
         s.sendall(b"PATCH /api/v1/me HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"na")
     assert requests.get(h.url("/api/v1/me"), headers=auth).json()["name"] == "Before"
+
+
+def test_stalled_client_is_cut_off(make_herald):
+    h = make_herald(HERALD_HTTP_TIMEOUT="1").start()
+    with socket.create_connection(("127.0.0.1", h.port), timeout=10) as s:
+        s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")  # never finishes the headers
+        started = time.monotonic()
+        assert s.recv(1024) == b""  # closed by the server
+        waited = time.monotonic() - started
+    assert 0.5 < waited < 5, waited
+    assert requests.get(h.url("/healthz")).status_code == 200
