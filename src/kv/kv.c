@@ -91,8 +91,8 @@ int kv_get(struct kv *kv, const char *key, struct buf *out, struct err *e)
 	return rc;
 }
 
-int kv_set(struct kv *kv, const char *key, const void *val, size_t len, int64_t ttl_ms,
-           struct err *e)
+static int set(struct kv *kv, const char *key, const void *val, size_t len, int64_t ttl_ms, bool nx,
+               struct err *e)
 {
 	int rc = check_name("kv set", key, e);
 
@@ -101,22 +101,20 @@ int kv_set(struct kv *kv, const char *key, const void *val, size_t len, int64_t 
 	if (rc == 0)
 		rc = check_ttl("kv set", ttl_ms, false, e);
 	if (rc == 0)
-		rc = kv->ops->set(kv, key, val, len, ttl_ms, false, e);
+		rc = kv->ops->set(kv, key, val, len, ttl_ms, nx, e);
 	return rc;
+}
+
+int kv_set(struct kv *kv, const char *key, const void *val, size_t len, int64_t ttl_ms,
+           struct err *e)
+{
+	return set(kv, key, val, len, ttl_ms, false, e);
 }
 
 int kv_set_nx(struct kv *kv, const char *key, const void *val, size_t len, int64_t ttl_ms,
               struct err *e)
 {
-	int rc = check_name("kv set", key, e);
-
-	if (rc == 0)
-		rc = check_value("kv set", val, len, e);
-	if (rc == 0)
-		rc = check_ttl("kv set", ttl_ms, false, e);
-	if (rc == 0)
-		rc = kv->ops->set(kv, key, val, len, ttl_ms, true, e);
-	return rc;
+	return set(kv, key, val, len, ttl_ms, true, e);
 }
 
 int kv_del(struct kv *kv, const char *key, struct err *e)

@@ -34,6 +34,19 @@ static void row_to_user(const struct store_res *res, size_t row, struct user *u)
 	u->created_at = store_res_int(res, row, 5);
 }
 
+/* The first row of res as a user (-ERR_NOT_FOUND when none); frees res. */
+static int take_user(struct store_res *res, struct user *out, struct err *e)
+{
+	int rc = 0;
+
+	if (store_res_rows(res) == 0)
+		rc = err_set(e, ERR_NOT_FOUND, "no such user");
+	else
+		row_to_user(res, 0, out);
+	store_res_free(res);
+	return rc;
+}
+
 /* Run a query expected to return one user row. */
 static int one_user(struct store *st, const char *sql, const struct store_val *args, size_t n,
                     struct user *out, struct err *e)
@@ -43,12 +56,7 @@ static int one_user(struct store *st, const char *sql, const struct store_val *a
 
 	if (rc)
 		return rc;
-	if (store_res_rows(res) == 0)
-		rc = err_set(e, ERR_NOT_FOUND, "no such user");
-	else
-		row_to_user(res, 0, out);
-	store_res_free(res);
-	return rc;
+	return take_user(res, out, e);
 }
 
 static int audit(struct store_conn *c, int64_t actor, const char *action, const char *subject,
@@ -132,9 +140,7 @@ int users_add(struct store *st, int64_t telegram_id, const char *name, struct us
 		               (long long)telegram_id);
 	if (rc)
 		return rc;
-	row_to_user(res, 0, out);
-	store_res_free(res);
-	return 0;
+	return take_user(res, out, e);
 }
 
 int users_get(struct store *st, int64_t id, struct user *out, struct err *e)
@@ -171,12 +177,7 @@ int users_update(struct store *st, int64_t id, const char *name, const char *lan
 	                   a, ARRAY_SIZE(a), id, "user.update", subject, &res, e);
 	if (rc)
 		return rc;
-	if (store_res_rows(res) == 0)
-		rc = err_set(e, ERR_NOT_FOUND, "no such user");
-	else
-		row_to_user(res, 0, out);
-	store_res_free(res);
-	return rc;
+	return take_user(res, out, e);
 }
 
 int users_apikey_create(struct store *st, int64_t user_id, char key[USERS_TOKEN_SIZE],
