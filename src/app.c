@@ -162,7 +162,7 @@ int app_configure(struct app *a, const char *file, struct err *e)
 	return 0;
 }
 
-int app_open(struct app *a, int migrate, struct err *e)
+int app_open(struct app *a, int migrate, int *applied_out, struct err *e)
 {
 	struct store_opts so = {.pool_size = (int)app_int(a, SET_DB_POOL)};
 	const char *db = app_str(a, SET_DATABASE);
@@ -179,6 +179,8 @@ int app_open(struct app *a, int migrate, struct err *e)
 			return rc;
 		log_info("msg=\"store ready\" database=\"%s\" migrations_applied=%d", shown,
 		         applied);
+		if (applied_out)
+			*applied_out = applied;
 	}
 	rc = kv_open(&a->kv, app_str(a, SET_REDIS), e);
 	if (rc)

@@ -176,7 +176,7 @@ int main(int argc, char **argv)
 	const char *config = NULL;
 	struct app a;
 	struct err e = {0};
-	int i = 1, rc;
+	int i = 1, rc, applied = 0, version = 0;
 
 	while (i < argc && argv[i][0] == '-') {
 		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
@@ -215,16 +215,22 @@ int main(int argc, char **argv)
 		fprintf(stderr, "herald: %s\n", e.msg);
 		return 2;
 	}
-	if (app_open(&a, 1, &e)) {
+	if (app_open(&a, 1, &applied, &e)) {
 		log_error("msg=\"cannot open\" err=\"%s\"", e.msg);
 		app_close(&a);
 		return 1;
 	}
 	if (strcmp(argv[1], "run") == 0)
 		rc = cmd_run(&a);
-	else if (strcmp(argv[1], "migrate") == 0)
-		rc = 0; /* app_open applied them */
-	else if (strcmp(argv[1], "user") == 0)
+	else if (strcmp(argv[1], "migrate") == 0) {
+		/* app_open applied them; say what the schema is now */
+		rc = store_version(a.store, &version, &e) ? 1 : 0;
+		if (rc)
+			fprintf(stderr, "herald: migrate: %s\n", e.msg);
+		else
+			printf("applied %d migration%s; schema version %d\n", applied,
+			       applied == 1 ? "" : "s", version);
+	} else if (strcmp(argv[1], "user") == 0)
 		rc = cmd_user_add(&a, argc, argv);
 	else
 		rc = cmd_apikey_create(&a, argc, argv);

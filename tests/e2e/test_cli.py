@@ -81,8 +81,10 @@ def test_migrate_is_idempotent(make_herald):
     r = h.cli("migrate")
     assert r.returncode == 0, r.stderr
     assert "migrations_applied=1" in r.stderr
+    assert r.stdout == "applied 1 migration; schema version 1\n"
     r = h.cli("migrate")
     assert r.returncode == 0 and "migrations_applied=0" in r.stderr
+    assert r.stdout == "applied 0 migrations; schema version 1\n"
     assert h.sql("SELECT version FROM schema_migrations") in ([(1,)], [("1",)])
 
 

@@ -99,3 +99,11 @@ def test_sigterm_under_load_loses_no_accepted_request(make_herald):
     # Every request the server handled reached its client, and vice versa.
     served = set(re.findall(r"id=(load-\d+-\d+) .*status=200", h.logtext()))
     assert served == set(ok), (len(served), len(ok), sorted(served - set(ok))[:5])
+
+
+def test_sigint_stops_cleanly(herald):
+    assert requests.get(herald.url("/healthz")).status_code == 200
+    herald.proc.send_signal(2)
+    assert herald.proc.wait(timeout=15) == 0
+    log = herald.logtext()
+    assert "msg=stopping signal=INT" in log and "msg=stopped" in log
