@@ -79,6 +79,12 @@ def test_oversize_body_is_refused(user):
     r = requests.patch(h.url("/api/v1/me"), headers=auth, data=big,
                        timeout=30, json=None)
     problem(r, 413, "payload-too-large")
+    # the same without Content-Length (chunked): read up to the limit, then refused
+    chunks = (b"x" * 65536 for _ in range(40))  # 2.5 MiB
+    r = requests.patch(h.url("/api/v1/me"), headers=dict(auth, **{"Content-Type":
+                                                                   "application/json"}),
+                       data=chunks, timeout=30)
+    problem(r, 413, "payload-too-large")
     # a body announced far beyond the limit is refused before it is sent
     resp = raw(h, b"PATCH /api/v1/me HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
                   b"Content-Length: 500000000\r\n\r\n")
