@@ -2,7 +2,7 @@
 # `make test`. Each installs what is missing first (scripts/bootstrap).
 JOBS ?= 2
 
-.PHONY: all bootstrap build run test bench fmt check-format lint clean
+.PHONY: all bootstrap build run test bench fuzz fmt check-format lint clean
 
 all: build
 
@@ -29,6 +29,11 @@ bench: bootstrap
 	cmake --preset release >/dev/null
 	cmake --build --preset release -j $(JOBS) --target herald
 	bench/run.sh build/release/herald
+
+# Build the libFuzzer targets with clang and run each for FUZZ_SECONDS.
+FUZZ_SECONDS ?= 60
+fuzz: bootstrap
+	scripts/fuzz-smoke $(FUZZ_SECONDS)
 
 fmt:
 	git ls-files '*.c' '*.h' | xargs clang-format -i

@@ -1,0 +1,58 @@
+"""Cluster mode: several nodes on one PostgreSQL and one Redis."""
+import subprocess
+import threading
+import time
+
+import requests
+
+from conftest import Herald, assert_no_sanitizer_report, base_env, fresh_pg_database
+
+
+def test_two_nodes_migrate_together_and_share_the_rate_budget(cluster, tmp_path):
+    pg, redis = cluster
+    subprocess.run(["redis-cli", "-p", str(redis.port), "FLUSHALL"], check=True,
+                   capture_output=True)
+    env = base_env()
+    env.update({"HERALD_DATABASE": fresh_pg_database(pg), "HERALD_REDIS": redis.url,
+                "HERALD_API_RATE": "1", "HERALD_API_BURST": "4"})
+    nodes = [Herald(str(tmp_path), dict(env)) for _ in range(2)]
+    # Both start at once on an empty database: the migration is applied once.
+    starters = [threading.Thread(target=n.start, kwargs={"wait": False}) for n in nodes]
+    for t in starters:
+        t.start()
+    for t in starters:
+        t.join()
+    try:
+        for n in nodes:
+            n.wait_healthy()
+        assert nodes[0].sql("SELECT version FROM schema_migrations") == [("1",)]
+        applied = [l for n in nodes for l in n.logtext().splitlines()
+                   if "migrations_applied=1" in l]
+        assert len(applied) == 1, applied
+
+        key = nodes[0].user_with_key(700)
+        auth = {"Authorization": f"Bearer {key}"}
+        # One budget (burst 4, 1 per second) for the user, whichever node
+        # answers; a key made through one node works on the other.
+        started = time.monotonic()
+        codes = [(i % 2, requests.get(nodes[i % 2].url("/api/v1/me"), headers=auth).status_code)
+                 for i in range(12)]
+        elapsed = time.monotonic() - started
+        ok = sum(1 for _, c in codes if c == 200)
+        assert 4 <= ok <= 4 + int(elapsed) + 1, (codes, elapsed)
+        assert codes[0] == (0, 200) and codes[1] == (1, 200)
+        assert {n for n, c in codes if c == 429} == {0, 1}, codes
+        assert all(c in (200, 429) for _, c in codes)
+        # A session opened on one node is valid on the other.
+        key2 = nodes[1].user_with_key(701)
+        r = requests.post(nodes[1].url("/api/v1/session"),
+                          headers={"Authorization": f"Bearer {key2}"})
+        assert r.status_code == 201
+        r = requests.get(nodes[0].url("/api/v1/me"),
+                         cookies={"herald_session": r.cookies["herald_session"]})
+        assert r.json()["telegram_id"] == 701
+    finally:
+        rcs = [n.stop() for n in nodes]
+    assert rcs == [0, 0]
+    for n in nodes:
+        assert_no_sanitizer_report(n.logtext(), "herald run")
