@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """HTTP benchmark: wrk against Herald's /healthz and an authenticated
 GET /api/v1/me, and against nginx serving a static file of the same size as
-the /me response, all in the same run on the same machine.
+the /me response, all in the same run on the same machine. A second Herald,
+configured as a cluster node (PostgreSQL and Redis, started on loopback by
+tests/servers.py), answers the same authenticated GET.
 
 Each (target, connections) pair runs ROUNDS times, interleaved so that noise
 from the machine hits every target alike; the report gives the median
@@ -23,6 +25,9 @@ import sys
 import tempfile
 import time
 import urllib.request
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests"))
+import servers  # noqa: E402
 
 
 def free_port():
@@ -80,7 +85,11 @@ def main():
     ap.add_argument("herald")
     ap.add_argument("--seconds", type=int, default=8)
     ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--threads", type=int, default=os.cpu_count() or 2)
+    ap.add_argument("--threads", type=int, default=os.cpu_count() or 2,
+                    help="nginx worker processes (nginx's advice: one per core)")
+    ap.add_argument("--herald-threads", type=int, default=4,
+                    help="Herald's HTTP threads (its default, HERALD_HTTP_THREADS, is 4)")
+    ap.add_argument("--cluster-threads", type=int, default=16)
     args = ap.parse_args()
     for tool in ("wrk", "nginx"):
         if not shutil.which(tool) and not os.path.exists(f"/usr/sbin/{tool}"):
@@ -94,7 +103,7 @@ def main():
     env = {k: v for k, v in os.environ.items() if not k.startswith("HERALD_")}
     env.update({"HERALD_LISTEN": f"127.0.0.1:{herald_port}",
                 "HERALD_DATABASE": os.path.join(work, "bench.db"),
-                "HERALD_HTTP_THREADS": str(args.threads),
+                "HERALD_HTTP_THREADS": str(args.herald_threads),
                 "HERALD_API_RATE": "1000000", "HERALD_API_BURST": "1000000000",
                 "HERALD_HTTP_MAX_CONNECTIONS": "2000"})
     herald = os.path.abspath(args.herald)
@@ -104,8 +113,23 @@ def main():
                          capture_output=True, text=True).stdout.strip()
     log = open(os.path.join(work, "herald.log"), "wb")
     hp = subprocess.Popen([herald, "run"], env=env, stdout=log, stderr=log)
-    np = None
+    np = cp = None
+    pg, redis = servers.Postgres(), servers.Redis()
     try:
+        pg.start()
+        redis.start()
+        cluster_port = free_port()
+        # Its requests wait on the network (PostgreSQL, then Redis), so a
+        # cluster node runs more threads than cores.
+        cenv = dict(env, HERALD_LISTEN=f"127.0.0.1:{cluster_port}", HERALD_DATABASE=pg.url,
+                    HERALD_REDIS=redis.url, HERALD_HTTP_THREADS=str(args.cluster_threads),
+                    HERALD_DB_POOL=str(args.cluster_threads))
+        subprocess.run([herald, "user", "add", "--telegram-id", "1", "--name", "Bench"],
+                       env=cenv, check=True, capture_output=True)
+        ckey = subprocess.run([herald, "apikey", "create", "--telegram-id", "1"], env=cenv,
+                              check=True, capture_output=True, text=True).stdout.strip()
+        cp = subprocess.Popen([herald, "run"], env=cenv, stdout=log, stderr=log)
+        wait_http(f"http://127.0.0.1:{cluster_port}/healthz")
         wait_http(f"http://127.0.0.1:{herald_port}/healthz")
         req = urllib.request.Request(f"http://127.0.0.1:{herald_port}/api/v1/me",
                                      headers={"Authorization": f"Bearer {key}"})
@@ -139,6 +163,8 @@ http {{
             ("herald GET /healthz", f"http://127.0.0.1:{herald_port}/healthz", ()),
             ("herald GET /api/v1/me (API key)", f"http://127.0.0.1:{herald_port}/api/v1/me",
              (f"Authorization: Bearer {key}",)),
+            ("herald cluster node (PostgreSQL + Redis) GET /api/v1/me",
+             f"http://127.0.0.1:{cluster_port}/api/v1/me", (f"Authorization: Bearer {ckey}",)),
         ]
         results = {}
         for conns in (64, 256):
@@ -154,7 +180,9 @@ http {{
 
         print(f"Machine: {machine()}")
         print(f"Herald {subprocess.run([herald, 'version'], capture_output=True, text=True).stdout.strip()}, "
-              f"{args.threads} HTTP threads, SQLite store, in-memory kv, access log on; "
+              f"{args.herald_threads} HTTP threads (the default), SQLite store, in-memory kv, access log on "
+              f"(the cluster node: {args.cluster_threads} threads and PostgreSQL connections, "
+              f"PostgreSQL 15 and Redis 7 on the same machine); "
               f"nginx {args.threads} workers, access log off; response body {len(me)} bytes; "
               f"wrk -t2, {args.seconds} s per run, median of {args.rounds} interleaved runs.")
         print()
@@ -170,11 +198,12 @@ http {{
                 print(f"| {name} | {conns} | {rps:,.0f} | {rps / ref:.0%} | {lat['50']:.2f} | "
                       f"{lat['90']:.2f} | {lat['99']:.2f} | {sum(r['non2xx'] for r in rs)} |")
     finally:
-        if np:
-            np.terminate()
-            np.wait()
-        hp.terminate()
-        hp.wait()
+        for p in (np, cp, hp):
+            if p:
+                p.terminate()
+                p.wait()
+        redis.cleanup()
+        pg.cleanup()
         log.close()
         shutil.rmtree(work, ignore_errors=True)
 

@@ -4,6 +4,7 @@
 #include "lib/crypto.h"
 
 #include <assert.h>
+#include <pthread.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
@@ -19,13 +20,30 @@ void crypto_random(void *out, size_t n)
 	}
 }
 
+static EVP_MD *sha256;
+
+/*
+ * Fetch SHA-256 once: with the legacy EVP_sha256() OpenSSL 3 looks the
+ * algorithm up again on every digest, under a process-wide lock.
+ */
+static void fetch_sha256(void)
+{
+	sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+	if (!sha256) {
+		fprintf(stderr, "fatal: OpenSSL has no SHA-256\n");
+		abort();
+	}
+}
+
 void crypto_sha256_hex(const void *data, size_t len, char out[CRYPTO_SHA256_HEX])
 {
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
 	static const char hex[] = "0123456789abcdef";
 	unsigned char md[32];
 	unsigned int mdlen = 0;
 
-	if (EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen != 32)
+	pthread_once(&once, fetch_sha256);
+	if (EVP_Digest(data, len, md, &mdlen, sha256, NULL) != 1 || mdlen != 32)
 		abort();
 	for (int i = 0; i < 32; i++) {
 		out[2 * i] = hex[md[i] >> 4];
