@@ -72,7 +72,7 @@ class Postgres:
     def start(self):
         if not os.path.exists(self.data):
             self._run(f"{self.bindir}/initdb", "-D", self.data, "-U", "herald",
-                      "-A", "trust", "-E", "UTF8", "--no-sync")
+                      "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync")
             with open(os.path.join(self.data, "postgresql.conf"), "a") as f:
                 f.write(f"listen_addresses = '127.0.0.1'\nport = {self.port}\n"
                         f"unix_socket_directories = '{self.dir}'\nfsync = off\n"
