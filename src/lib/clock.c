@@ -4,7 +4,6 @@
 #include "lib/clock.h"
 
 #include <errno.h>
-#include <stdio.h>
 #include <time.h>
 
 int64_t clock_now_ms(void)
@@ -34,21 +33,4 @@ void clock_sleep_ms(int64_t ms)
 
 	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
 		;
-}
-
-void clock_format_ms(int64_t ms, char *out, size_t outsz)
-{
-	time_t sec = (time_t)(ms / 1000);
-	int frac = (int)(ms % 1000);
-	struct tm tm;
-	size_t n;
-
-	if (frac < 0) {
-		frac += 1000;
-		sec -= 1;
-	}
-	gmtime_r(&sec, &tm);
-	n = strftime(out, outsz, "%Y-%m-%dT%H:%M:%S", &tm);
-	if (n)
-		snprintf(out + n, outsz - n, ".%03dZ", frac);
 }

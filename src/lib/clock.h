@@ -13,7 +13,4 @@ int64_t clock_mono_ms(void);
 int64_t clock_mono_us(void);
 void clock_sleep_ms(int64_t ms);
 
-/* Format Unix milliseconds as RFC 3339 UTC ("2026-11-24T07:00:00.000Z"). */
-void clock_format_ms(int64_t ms, char *out, size_t outsz);
-
 #endif

@@ -74,8 +74,3 @@ int json_to_buf(const json_t *v, struct buf *b)
 		return -ERR_TOO_BIG;
 	return 0;
 }
-
-const char *json_str(const json_t *obj, const char *key)
-{
-	return json_string_value(json_object_get(obj, key));
-}

@@ -27,7 +27,4 @@ int json_parse(const char *data, size_t len, size_t max_depth, json_t **out, str
 /* Serialise v compactly, appending to b. -ERR_TOO_BIG when b's max is hit. */
 int json_to_buf(const json_t *v, struct buf *b) WUR;
 
-/* A string member of an object, or NULL when absent or not a string. */
-const char *json_str(const json_t *obj, const char *key);
-
 #endif

@@ -71,19 +71,6 @@ static int audit(struct store_conn *c, int64_t actor, const char *action, const 
 	                   a, ARRAY_SIZE(a), NULL, e);
 }
 
-int users_audit(struct store *st, int64_t actor, const char *action, const char *subject,
-                const char *detail, struct err *e)
-{
-	struct store_conn *c;
-	int rc = store_conn_get(st, &c, e);
-
-	if (rc)
-		return rc;
-	rc = audit(c, actor, action, subject, detail, e);
-	store_conn_put(st, c);
-	return rc;
-}
-
 /*
  * Run one write and its audit entry in a transaction. The write's first row
  * (if any) is returned through res.
@@ -141,13 +128,6 @@ int users_add(struct store *st, int64_t telegram_id, const char *name, struct us
 	if (rc)
 		return rc;
 	return take_user(res, out, e);
-}
-
-int users_get(struct store *st, int64_t id, struct user *out, struct err *e)
-{
-	struct store_val a[] = {SV_INT(id)};
-
-	return one_user(st, "SELECT " USER_COLS " FROM users u WHERE u.id = $1", a, 1, out, e);
 }
 
 int users_get_by_telegram(struct store *st, int64_t telegram_id, struct user *out, struct err *e)

@@ -31,7 +31,6 @@ struct user {
 /* Add a user; -ERR_EXISTS when the Telegram id is taken. */
 int users_add(struct store *st, int64_t telegram_id, const char *name, struct user *out,
               struct err *e) WUR;
-int users_get(struct store *st, int64_t id, struct user *out, struct err *e) WUR;
 int users_get_by_telegram(struct store *st, int64_t telegram_id, struct user *out,
                           struct err *e) WUR;
 
@@ -55,9 +54,5 @@ int users_by_session(struct store *st, const char *token, size_t len, struct use
                      struct err *e) WUR;
 /* End a session; ending an unknown one is not an error. */
 int users_session_delete(struct store *st, const char *token, size_t len, struct err *e) WUR;
-
-/* Append to the audit log outside any transaction of the caller's. */
-int users_audit(struct store *st, int64_t actor, const char *action, const char *subject,
-                const char *detail, struct err *e) WUR;
 
 #endif
