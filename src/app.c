@@ -16,7 +16,6 @@ extern char **environ;
 
 static int check_database(const struct config_def *d, const char *v, struct err *e)
 {
-	(void)d;
 	if (config_check_any(d, v, e))
 		return -ERR_INVALID;
 	if (strstr(v, "://") && strncmp(v, "postgres://", 11) != 0 &&

@@ -89,6 +89,37 @@ out:
 	return rc;
 }
 
+static bool parse_bool(const char *v, bool *out)
+{
+	static const char *const yes[] = {"1", "true", "yes", "on"};
+	static const char *const no[] = {"0", "false", "no", "off"};
+
+	for (size_t i = 0; i < ARRAY_SIZE(yes); i++) {
+		if (strcasecmp(v, yes[i]) == 0) {
+			*out = true;
+			return true;
+		}
+		if (strcasecmp(v, no[i]) == 0) {
+			*out = false;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* An integer or boolean setting's checked text as a number; 0 for others. */
+static int64_t parse_num(const struct config_def *d, const char *v)
+{
+	int64_t n = 0;
+	bool b = false;
+
+	if (d->check == config_check_bool)
+		return parse_bool(v, &b) && b;
+	if (d->check == config_check_int && str_to_i64(str_c(v), d->min, d->max, &n) == 0)
+		return n;
+	return 0;
+}
+
 int config_load(struct config *c, const struct config_def *defs, size_t n, const char *file,
                 char *const *environ_, struct err *e)
 {
@@ -97,6 +128,7 @@ int config_load(struct config *c, const struct config_def *defs, size_t n, const
 	c->defs = defs;
 	c->n = n;
 	c->val = xcalloc(n, sizeof(*c->val));
+	c->num = xcalloc(n, sizeof(*c->num));
 	for (size_t i = 0; i < n; i++)
 		if (defs[i].def)
 			put(c, i, str_c(defs[i].def));
@@ -131,6 +163,7 @@ int config_load(struct config *c, const struct config_def *defs, size_t n, const
 			             sub.msg);
 			goto fail;
 		}
+		c->num[i] = parse_num(&defs[i], c->val[i]);
 	}
 	return 0;
 fail:
@@ -144,7 +177,9 @@ void config_release(struct config *c)
 		for (size_t i = 0; i < c->n; i++)
 			free(c->val[i]);
 	free(c->val);
+	free(c->num);
 	c->val = NULL;
+	c->num = NULL;
 	c->n = 0;
 }
 
@@ -155,37 +190,9 @@ const char *config_str(const struct config *c, size_t i)
 	return c->val[i];
 }
 
-static bool parse_bool(const char *v, bool *out)
-{
-	static const char *const yes[] = {"1", "true", "yes", "on"};
-	static const char *const no[] = {"0", "false", "no", "off"};
-
-	for (size_t i = 0; i < ARRAY_SIZE(yes); i++) {
-		if (strcasecmp(v, yes[i]) == 0) {
-			*out = true;
-			return true;
-		}
-		if (strcasecmp(v, no[i]) == 0) {
-			*out = false;
-			return true;
-		}
-	}
-	return false;
-}
-
 int64_t config_int(const struct config *c, size_t i)
 {
-	const char *v = config_str(c, i);
-	int64_t n = 0;
-	bool b;
-
-	if (!v)
-		return 0;
-	if (c->defs[i].check == config_check_bool)
-		return parse_bool(v, &b) && b;
-	if (str_to_i64(str_c(v), INT64_MIN, INT64_MAX, &n))
-		return 0;
-	return n;
+	return i < c->n ? c->num[i] : 0;
 }
 
 void config_help(const struct config_def *defs, size_t n, FILE *out)

@@ -33,7 +33,8 @@ struct config_def {
 struct config {
 	const struct config_def *defs;
 	size_t n;
-	char **val; /* per setting, NULL when unset */
+	char **val;   /* per setting, NULL when unset */
+	int64_t *num; /* per setting: integers and booleans parsed at load, else 0 */
 };
 
 /*
@@ -49,7 +50,8 @@ void config_release(struct config *c);
 
 /* The value of setting i, or NULL when unset or empty. */
 const char *config_str(const struct config *c, size_t i);
-/* The value of an integer or boolean setting (0 when unset). */
+/* The value of an integer or boolean setting (0 when unset), parsed once at
+ * load. */
 int64_t config_int(const struct config *c, size_t i);
 
 /* Print every setting with its default and help. */
