@@ -161,25 +161,23 @@ int app_configure(struct app *a, const char *file, struct err *e)
 	return 0;
 }
 
-int app_open(struct app *a, int migrate, int *applied_out, struct err *e)
+int app_open(struct app *a, int migrate, struct err *e)
 {
 	struct store_opts so = {.pool_size = (int)app_int(a, SET_DB_POOL)};
 	const char *db = app_str(a, SET_DATABASE);
 	char shown[512];
-	int rc, applied = 0;
+	int rc;
 
 	log_redact_url(db, shown, sizeof(shown));
 	rc = store_open(&a->store, db, &so, e);
 	if (rc)
 		return rc;
 	if (migrate) {
-		rc = store_migrate(a->store, &applied, e);
+		rc = store_migrate(a->store, &a->migrations_applied, e);
 		if (rc)
 			return rc;
 		log_info("msg=\"store ready\" database=\"%s\" migrations_applied=%d", shown,
-		         applied);
-		if (applied_out)
-			*applied_out = applied;
+		         a->migrations_applied);
 	}
 	rc = kv_open(&a->kv, app_str(a, SET_REDIS), e);
 	if (rc)

@@ -61,15 +61,16 @@ struct app {
 	struct store *store;
 	struct kv *kv;
 	struct http_server *http;
+	int migrations_applied; /* by app_open */
 };
 
 extern const struct config_def app_settings[SET__COUNT];
 
 /* Load and check the settings (file may be NULL) from the environment. */
 int app_configure(struct app *a, const char *file, struct err *e) WUR;
-/* Open the store (applying migrations when migrate is set; *applied, which
- * may be NULL, gets how many) and kv. */
-int app_open(struct app *a, int migrate, int *applied, struct err *e) WUR;
+/* Open the store (applying migrations when migrate is set, and counting them
+ * in a->migrations_applied) and kv. */
+int app_open(struct app *a, int migrate, struct err *e) WUR;
 void app_close(struct app *a);
 
 const char *app_str(const struct app *a, enum setting s);

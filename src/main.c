@@ -13,6 +13,7 @@
 #include "http/server.h"
 #include "kv/kv.h"
 #include "lib/log.h"
+#include "lib/mem.h"
 #include "lib/str.h"
 #include "store/store.h"
 #include "users/users.h"
@@ -120,7 +121,23 @@ static int cmd_apikey_create(struct app *a, int argc, char **argv)
 	return 0;
 }
 
-static int cmd_run(struct app *a)
+static int cmd_migrate(struct app *a, int argc, char **argv)
+{
+	struct err e = {0};
+	int version = 0;
+
+	(void)argc, (void)argv;
+	/* app_open applied them; say what the schema is now */
+	if (store_version(a->store, &version, &e)) {
+		fprintf(stderr, "herald: migrate: %s\n", e.msg);
+		return 1;
+	}
+	printf("applied %d migration%s; schema version %d\n", a->migrations_applied,
+	       a->migrations_applied == 1 ? "" : "s", version);
+	return 0;
+}
+
+static int cmd_run(struct app *a, int argc, char **argv)
 {
 	struct http_opts o = {0};
 	char host[64];
@@ -128,6 +145,7 @@ static int cmd_run(struct app *a)
 	sigset_t set;
 	int sig = 0, port;
 
+	(void)argc, (void)argv;
 	if (config_parse_listen(app_str(a, SET_LISTEN), host, sizeof(host), &port))
 		return 1; /* checked at start-up already */
 	o.host = host;
@@ -171,12 +189,36 @@ static int cmd_run(struct app *a)
 	return 0;
 }
 
+/* The commands that need the settings, the store and kv. */
+static const struct command {
+	const char *name, *sub; /* "user", "add"; sub NULL for one-word commands */
+	int (*fn)(struct app *a, int argc, char **argv);
+} commands[] = {
+    {"run", NULL, cmd_run},
+    {"migrate", NULL, cmd_migrate},
+    {"user", "add", cmd_user_add},
+    {"apikey", "create", cmd_apikey_create},
+};
+
+static const struct command *find_command(int argc, char **argv)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(commands); i++) {
+		const struct command *c = &commands[i];
+
+		if (strcmp(argv[1], c->name) == 0 &&
+		    (!c->sub || (argc > 2 && strcmp(argv[2], c->sub) == 0)))
+			return c;
+	}
+	return NULL;
+}
+
 int main(int argc, char **argv)
 {
+	const struct command *cmd;
 	const char *config = NULL;
 	struct app a;
 	struct err e = {0};
-	int i = 1, rc, applied = 0, version = 0;
+	int i = 1, rc;
 
 	while (i < argc && argv[i][0] == '-') {
 		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
@@ -205,9 +247,8 @@ int main(int argc, char **argv)
 		usage(stdout);
 		return 0;
 	}
-	if (!(strcmp(argv[1], "run") == 0 || strcmp(argv[1], "migrate") == 0 ||
-	      (strcmp(argv[1], "user") == 0 && argc > 2 && strcmp(argv[2], "add") == 0) ||
-	      (strcmp(argv[1], "apikey") == 0 && argc > 2 && strcmp(argv[2], "create") == 0))) {
+	cmd = find_command(argc, argv);
+	if (!cmd) {
 		fprintf(stderr, "herald: unknown command \"%s\" (see herald --help)\n", argv[1]);
 		return 2;
 	}
@@ -215,25 +256,12 @@ int main(int argc, char **argv)
 		fprintf(stderr, "herald: %s\n", e.msg);
 		return 2;
 	}
-	if (app_open(&a, 1, &applied, &e)) {
+	if (app_open(&a, 1, &e)) {
 		log_error("msg=\"cannot open\" err=\"%s\"", e.msg);
 		app_close(&a);
 		return 1;
 	}
-	if (strcmp(argv[1], "run") == 0)
-		rc = cmd_run(&a);
-	else if (strcmp(argv[1], "migrate") == 0) {
-		/* app_open applied them; say what the schema is now */
-		rc = store_version(a.store, &version, &e) ? 1 : 0;
-		if (rc)
-			fprintf(stderr, "herald: migrate: %s\n", e.msg);
-		else
-			printf("applied %d migration%s; schema version %d\n", applied,
-			       applied == 1 ? "" : "s", version);
-	} else if (strcmp(argv[1], "user") == 0)
-		rc = cmd_user_add(&a, argc, argv);
-	else
-		rc = cmd_apikey_create(&a, argc, argv);
+	rc = cmd->fn(&a, argc, argv);
 	app_close(&a);
 	return rc;
 }
