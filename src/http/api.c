@@ -191,16 +191,33 @@ static int get_me(struct http_req *r)
 	return http_reply_json(r, 200, user_json(&au->user));
 }
 
-static bool known_language(const char *l)
+static bool name_ok(const char *s)
 {
-	return strcmp(l, "en") == 0 || strcmp(l, "ru") == 0 || strcmp(l, "uz") == 0;
+	return strlen(s) <= USERS_NAME_MAX;
 }
+
+static bool language_ok(const char *s)
+{
+	return strcmp(s, "en") == 0 || strcmp(s, "ru") == 0 || strcmp(s, "uz") == 0;
+}
+
+/* The fields PATCH /api/v1/me changes, in the order users_update takes them. */
+enum { ME_NAME, ME_LANGUAGE, ME_TIME_ZONE, ME__COUNT };
+static const struct {
+	const char *key;
+	bool (*ok)(const char *value);
+	const char *expect;
+} me_fields[ME__COUNT] = {
+    [ME_NAME] = {"name", name_ok, "a string of at most 128 bytes"},
+    [ME_LANGUAGE] = {"language", language_ok, "one of en, ru, uz"},
+    [ME_TIME_ZONE] = {"time_zone", tz_valid, "an IANA time zone such as Europe/Berlin"},
+};
 
 static int patch_me(struct http_req *r)
 {
 	struct app *a = app_of(r);
 	const struct auth *au = r->auth;
-	const char *name = NULL, *lang = NULL, *tz = NULL, *key;
+	const char *set[ME__COUNT] = {NULL}, *key;
 	struct user u;
 	struct err e = {0};
 	json_t *body, *v;
@@ -216,27 +233,23 @@ static int patch_me(struct http_req *r)
 	json_object_foreach(body, key, v)
 	{
 		const char *s = json_string_value(v);
+		size_t f = 0;
 
-		if (strcmp(key, "name") == 0 && s && strlen(s) <= USERS_NAME_MAX) {
-			name = s;
-		} else if (strcmp(key, "language") == 0 && s && known_language(s)) {
-			lang = s;
-		} else if (strcmp(key, "time_zone") == 0 && s && tz_valid(s)) {
-			tz = s;
-		} else {
-			const char *why = strcmp(key, "name") == 0 ? "a string of at most 128 bytes"
-			                  : strcmp(key, "language") == 0 ? "one of en, ru, uz"
-			                  : strcmp(key, "time_zone") == 0
-			                      ? "an IANA time zone such as Europe/Berlin"
-			                      : "not a field that can be changed";
-
-			rc = http_problem(r, 422, "invalid-field", "Unprocessable Content",
-			                  json_pack("{s:s}", "field", key), "%s: %s", key, why);
-			json_decref(body);
-			return rc;
+		while (f < ME__COUNT && strcmp(key, me_fields[f].key) != 0)
+			f++;
+		if (f < ME__COUNT && s && me_fields[f].ok(s)) {
+			set[f] = s;
+			continue;
 		}
+		rc = http_problem(r, 422, "invalid-field", "Unprocessable Content",
+		                  json_pack("{s:s}", "field", key), "%s: %s", key,
+		                  f < ME__COUNT ? me_fields[f].expect
+		                                : "not a field that can be changed");
+		json_decref(body);
+		return rc;
 	}
-	rc = users_update(a->store, au->user.id, name, lang, tz, &u, &e);
+	rc = users_update(a->store, au->user.id, set[ME_NAME], set[ME_LANGUAGE], set[ME_TIME_ZONE],
+	                  &u, &e);
 	json_decref(body);
 	if (rc)
 		return http_reply_err(r, rc, &e);
