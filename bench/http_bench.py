@@ -18,7 +18,6 @@ import platform
 import re
 import resource
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -28,12 +27,6 @@ import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests"))
 import servers  # noqa: E402
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_http(url, timeout=20):
@@ -99,7 +92,7 @@ def main():
 
     work = tempfile.mkdtemp(prefix="herald-bench-")
     os.chmod(work, 0o755)  # nginx workers run unprivileged and read www/ below it
-    herald_port, nginx_port = free_port(), free_port()
+    herald_port, nginx_port = servers.free_port(), servers.free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("HERALD_")}
     env.update({"HERALD_LISTEN": f"127.0.0.1:{herald_port}",
                 "HERALD_DATABASE": os.path.join(work, "bench.db"),
@@ -118,7 +111,7 @@ def main():
     try:
         pg.start()
         redis.start()
-        cluster_port = free_port()
+        cluster_port = servers.free_port()
         # Its requests wait on the network (PostgreSQL, then Redis), so a
         # cluster node runs more threads than cores.
         cenv = dict(env, HERALD_LISTEN=f"127.0.0.1:{cluster_port}", HERALD_DATABASE=pg.url,
