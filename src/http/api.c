@@ -38,10 +38,12 @@ static struct app *app_of(struct http_req *r)
 	return r->ctx;
 }
 
+/* Answer 401; returns 1, what the guard returns after answering. */
 static int unauthorized(struct http_req *r, const char *type, const char *detail)
 {
 	http_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"herald\"");
-	return http_problem(r, 401, type, "Unauthorized", NULL, "%s", detail);
+	http_problem(r, 401, type, "Unauthorized", NULL, "%s", detail);
+	return 1;
 }
 
 static int rate_limit(struct http_req *r, int64_t user_id)
@@ -90,37 +92,31 @@ int api_guard(struct http_req *r)
 
 		if (strncasecmp(h, "Bearer ", 7) != 0)
 			return unauthorized(
-			           r, "invalid-credentials",
-			           "the Authorization header must be \"Bearer <API key>\""),
-			       1;
+			    r, "invalid-credentials",
+			    "the Authorization header must be \"Bearer <API key>\"");
 		h += 7;
 		n = strlen(h);
 		if (n == 0 || n > TOKEN_MAX)
-			return unauthorized(r, "invalid-credentials", "the API key is not valid"),
-			       1;
+			return unauthorized(r, "invalid-credentials", "the API key is not valid");
 		rc = users_by_apikey(a->store, h, n, &au->user, &e);
 		if (rc == -ERR_NOT_FOUND)
 			return unauthorized(r, "invalid-credentials",
-			                    "the API key is not valid or was revoked"),
-			       1;
+			                    "the API key is not valid or was revoked");
 	} else if (cookie) {
 		size_t n = strlen(cookie);
 
 		if (n == 0 || n > TOKEN_MAX)
-			return unauthorized(r, "invalid-credentials", "the session is not valid"),
-			       1;
+			return unauthorized(r, "invalid-credentials", "the session is not valid");
 		rc = users_by_session(a->store, cookie, n, &au->user, &e);
 		if (rc == -ERR_NOT_FOUND)
 			return unauthorized(r, "invalid-credentials",
 			                    "the session is not valid or has expired; sign in "
-			                    "again"),
-			       1;
+			                    "again");
 		au->via_session = true;
 		memcpy(au->token, cookie, n + 1);
 	} else {
 		return unauthorized(r, "unauthorized",
-		                    "send \"Authorization: Bearer <API key>\" or sign in"),
-		       1;
+		                    "send \"Authorization: Bearer <API key>\" or sign in");
 	}
 	if (rc) {
 		http_reply_err(r, rc, &e);
