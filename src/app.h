@@ -54,6 +54,8 @@ enum { APP_ROLE_API = 1, APP_ROLE_BOT = 2, APP_ROLE_WORKER = 4 };
 struct store;
 struct kv;
 struct http_server;
+struct tg_client;
+struct bot;
 
 struct app {
 	struct config cfg;
@@ -61,6 +63,8 @@ struct app {
 	struct store *store;
 	struct kv *kv;
 	struct http_server *http;
+	struct tg_client *tg;   /* NULL without HERALD_BOT_TOKEN */
+	struct bot *bot;        /* the bot role's intake and dispatch, when running */
 	int migrations_applied; /* by app_open */
 };
 

@@ -13,8 +13,12 @@
 #include "lib/mem.h"
 #include "store/store.h"
 
-#define USER_COLS      "u.id, u.telegram_id, u.name, u.language, u.time_zone, u.created_at"
-#define USER_COLS_BARE "id, telegram_id, name, language, time_zone, created_at"
+#define USER_COLS                                                                                  \
+	"u.id, u.telegram_id, u.name, u.language, u.time_zone, u.created_at, u.plan, "             \
+	"u.onboarded_at, u.bot_blocked_at"
+#define USER_COLS_BARE                                                                             \
+	"id, telegram_id, name, language, time_zone, created_at, plan, onboarded_at, "             \
+	"bot_blocked_at"
 
 static void copy_text(char *dst, size_t dstsz, const char *src)
 {
@@ -32,6 +36,9 @@ static void row_to_user(const struct store_res *res, size_t row, struct user *u)
 	copy_text(u->language, sizeof(u->language), store_res_text(res, row, 3));
 	copy_text(u->time_zone, sizeof(u->time_zone), store_res_text(res, row, 4));
 	u->created_at = store_res_int(res, row, 5);
+	copy_text(u->plan, sizeof(u->plan), store_res_text(res, row, 6));
+	u->onboarded_at = store_res_int(res, row, 7);
+	u->bot_blocked_at = store_res_int(res, row, 8);
 }
 
 /* The first row of res as a user (-ERR_NOT_FOUND when none); frees res. */
@@ -237,4 +244,70 @@ int users_session_delete(struct store *st, const char *token, size_t len, struct
 	crypto_sha256_hex(token, len, hash);
 	a[0] = SV_TEXT(hash);
 	return store_exec(st, "DELETE FROM sessions WHERE token_hash = $1", a, 1, NULL, e);
+}
+
+int users_login_create(struct store *st, int64_t user_id, int64_t ttl_ms,
+                       char token[USERS_TOKEN_SIZE], struct err *e)
+{
+	char hash[CRYPTO_SHA256_HEX], subject[32];
+	int64_t now = clock_now_ms();
+	struct store_val a[4];
+
+	crypto_token(USERS_LOGIN_PREFIX, 32, token, USERS_TOKEN_SIZE);
+	crypto_sha256_hex(token, strlen(token), hash);
+	snprintf(subject, sizeof(subject), "user:%lld", (long long)user_id);
+	a[0] = SV_TEXT(hash);
+	a[1] = SV_INT(user_id);
+	a[2] = SV_INT(now);
+	a[3] = SV_INT(now + ttl_ms);
+	return write_audited(
+	    st,
+	    "INSERT INTO login_tokens (token_hash, user_id, created_at, expires_at) "
+	    "VALUES ($1, $2, $3, $4)",
+	    a, ARRAY_SIZE(a), user_id, "login.create", subject, NULL, e);
+}
+
+int users_login_consume(struct store *st, const char *token, size_t len, struct user *out,
+                        struct err *e)
+{
+	char hash[CRYPTO_SHA256_HEX];
+	struct store_res *res = NULL;
+	struct store_val a[2];
+	int rc;
+
+	crypto_sha256_hex(token, len, hash);
+	a[0] = SV_TEXT(hash);
+	a[1] = SV_INT(clock_now_ms());
+	/* one UPDATE both checks and spends the token, so two uses cannot both win */
+	rc = write_audited(st,
+	                   "UPDATE login_tokens SET used_at = $2 "
+	                   "WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2 "
+	                   "RETURNING user_id",
+	                   a, 2, 0, "login.use", "", &res, e);
+	if (rc)
+		return rc;
+	if (store_res_rows(res) == 0) {
+		store_res_free(res);
+		return err_set(e, ERR_NOT_FOUND, "this login link is unknown, used or expired");
+	}
+	a[0] = SV_INT(store_res_int(res, 0, 0));
+	store_res_free(res);
+	return one_user(st, "SELECT " USER_COLS " FROM users u WHERE u.id = $1", a, 1, out, e);
+}
+
+int users_set_blocked(struct store *st, int64_t telegram_id, int blocked, struct err *e)
+{
+	struct store_val a[] = {SV_INT(telegram_id), blocked ? SV_INT(clock_now_ms()) : SV_NULL};
+
+	return store_exec(st, "UPDATE users SET bot_blocked_at = $2 WHERE telegram_id = $1", a, 2,
+	                  NULL, e);
+}
+
+int users_set_onboarded(struct store *st, int64_t id, struct err *e)
+{
+	struct store_val a[] = {SV_INT(id), SV_INT(clock_now_ms())};
+
+	return store_exec(
+	    st, "UPDATE users SET onboarded_at = COALESCE(onboarded_at, $2) WHERE id = $1", a, 2,
+	    NULL, e);
 }

@@ -16,6 +16,7 @@ struct store;
 
 #define USERS_KEY_PREFIX     "hk_"
 #define USERS_SESSION_PREFIX "hs_"
+#define USERS_LOGIN_PREFIX   "hl_"
 #define USERS_TOKEN_SIZE     64 /* a key or session token and its NUL */
 #define USERS_NAME_MAX       128
 
@@ -26,6 +27,9 @@ struct user {
 	char name[USERS_NAME_MAX * 4 + 1]; /* UTF-8 */
 	char language[8];
 	char time_zone[64];
+	char plan[16];
+	int64_t onboarded_at;   /* 0 until /start was completed */
+	int64_t bot_blocked_at; /* 0 unless the user blocked the bot */
 };
 
 /* Add a user; -ERR_EXISTS when the Telegram id is taken. */
@@ -52,6 +56,19 @@ int users_session_create(struct store *st, int64_t user_id, int64_t ttl_ms,
 /* The user of a live session; -ERR_NOT_FOUND when unknown or expired. */
 int users_by_session(struct store *st, const char *token, size_t len, struct user *out,
                      struct err *e) WUR;
+/* Create a one-time login link token for a user, valid ttl_ms. */
+int users_login_create(struct store *st, int64_t user_id, int64_t ttl_ms,
+                       char token[USERS_TOKEN_SIZE], struct err *e) WUR;
+/* Use a login token: *out gets its user. Single use: -ERR_NOT_FOUND when
+ * unknown, used or expired (and for a second use of a good one). */
+int users_login_consume(struct store *st, const char *token, size_t len, struct user *out,
+                        struct err *e) WUR;
+/* Record that the user with this Telegram id blocked (or unblocked) the bot;
+ * unknown users are ignored. */
+int users_set_blocked(struct store *st, int64_t telegram_id, int blocked, struct err *e) WUR;
+/* Mark onboarding complete (keeps the first time). */
+int users_set_onboarded(struct store *st, int64_t id, struct err *e) WUR;
+
 /* End a session; ending an unknown one is not an error. */
 int users_session_delete(struct store *st, const char *token, size_t len, struct err *e) WUR;
 

@@ -1,0 +1,35 @@
+/*
+ * bot: the Telegram bot. Updates arrive by long polling (a poller thread,
+ * when HERALD_PUBLIC_URL is unset) or by webhook (POST /hooks/telegram, the
+ * webhook registered at start), are written to the tg_updates inbox once per
+ * update id, and are handled by dispatcher threads in order per chat.
+ * Conversations keep their state in the store; every text is in the user's
+ * language (lib/i18n).
+ */
+#ifndef HERALD_BOT_H
+#define HERALD_BOT_H
+
+#include <stddef.h>
+
+#include "lib/err.h"
+
+struct app;
+struct bot;
+
+/* A bot for a->tg, a->store and a->kv; nothing runs yet. */
+int bot_new(struct bot **out, struct app *a, struct err *e) WUR;
+/* Register or remove the webhook, start the poller (if polling) and the
+ * dispatchers. */
+int bot_start(struct bot *b, struct err *e) WUR;
+/* Stop polling and dispatching; updates not yet handled stay in the inbox. */
+void bot_stop(struct bot *b);
+void bot_free(struct bot *b);
+
+/*
+ * Record one update delivered to the webhook (the raw JSON body). 0 when
+ * recorded or already known (a repeat); -ERR_INVALID (e says why) when it is
+ * not an update; -ERR_UNAVAILABLE when the store is down (Telegram retries).
+ */
+int bot_accept(struct bot *b, const char *body, size_t len, struct err *e) WUR;
+
+#endif
