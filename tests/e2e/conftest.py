@@ -5,6 +5,7 @@ file with in-memory kv, and against PostgreSQL and Redis that this harness
 starts on loopback (tests/servers.py) and stops at the end. The binary is
 HERALD_BIN (set by ctest), else build/dev/herald.
 """
+import glob
 import itertools
 import os
 import signal
@@ -22,6 +23,7 @@ import servers  # noqa: E402
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BIN = os.path.abspath(os.environ.get("HERALD_BIN") or os.path.join(ROOT, "build", "dev", "herald"))
 _db_seq = itertools.count(1)
+MIGRATIONS = sorted(glob.glob(os.path.join(ROOT, "src", "store", "migrations", "*.sql")))
 SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:")
 
 
