@@ -66,8 +66,8 @@ static int one_user(struct store *st, const char *sql, const struct store_val *a
 	return take_user(res, out, e);
 }
 
-static int audit(struct store_conn *c, int64_t actor, const char *action, const char *subject,
-                 const char *detail, struct err *e)
+int users_audit(struct store_conn *c, int64_t actor, const char *action, const char *subject,
+                const char *detail, struct err *e)
 {
 	struct store_val a[] = {SV_INT(clock_now_ms()), actor ? SV_INT(actor) : SV_NULL,
 	                        SV_TEXT(action), SV_TEXT(subject), SV_TEXT(detail)};
@@ -96,7 +96,7 @@ static int write_audited(struct store *st, const char *sql, const struct store_v
 		goto out;
 	rc = store_query(c, sql, args, n, res, e);
 	if (!rc)
-		rc = audit(c, actor, action, subject, "", e);
+		rc = users_audit(c, actor, action, subject, "", e);
 	if (!rc)
 		rc = store_commit(c, e);
 	if (rc) {

@@ -69,6 +69,12 @@ int users_set_blocked(struct store *st, int64_t telegram_id, int blocked, struct
 /* Mark onboarding complete (keeps the first time). */
 int users_set_onboarded(struct store *st, int64_t id, struct err *e) WUR;
 
+/* Write an audit_log entry on c (inside the caller's transaction); actor 0
+ * for none. */
+struct store_conn;
+int users_audit(struct store_conn *c, int64_t actor, const char *action, const char *subject,
+                const char *detail, struct err *e) WUR;
+
 /* End a session; ending an unknown one is not an error. */
 int users_session_delete(struct store *st, const char *token, size_t len, struct err *e) WUR;
 
