@@ -1,0 +1,257 @@
+/*
+ * bot_impl: what the files of src/bot share and nothing else includes
+ * (except tests/unit/test_bot.c, which tests the pure parts through it).
+ *
+ *   bot.c        lifecycle, intake (webhook and polling) and dispatch lanes
+ *   update.c     pure parsing of outside input: update routing, commands,
+ *                callback data
+ *   zones.c      ICU's zone list, the zone search, common zones per language
+ *   conv.c       per-chat conversation state in the store
+ *   ui.c         sending texts and keyboards in the user's language
+ *   flows.c      the handlers: onboarding, settings, help, login
+ *   connect.c    the handlers of channel connection and health
+ *   transport.c  the intake's cancellable HTTP transport for the Bot API
+ */
+#ifndef HERALD_BOT_IMPL_H
+#define HERALD_BOT_IMPL_H
+
+#include <jansson.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bot/bot.h"
+#include "lib/str.h"
+#include "users/users.h"
+
+#define BOT_LANES         4
+#define BOT_CB_MAX        64           /* bytes of callback_data (Bot API limit) */
+#define BOT_UPDATE_MAX    (256u << 10) /* bytes of one update's JSON */
+#define BOT_UPDATE_DEPTH  32           /* nesting of one update's JSON */
+#define BOT_CMD_MAX       32           /* characters of a command name */
+#define BOT_QUERY_MAX     64           /* bytes of a zone search text */
+#define BOT_ZONE_MAX      64           /* bytes of a zone id and its NUL */
+#define BOT_STATE_MAX     32           /* bytes of a conversation state and its NUL */
+#define BOT_MAX_ATTEMPTS  3            /* handler runs of one update at most */
+#define BOT_SEARCH_RESULT 8            /* zone buttons shown for a search */
+
+struct app;
+struct bot_zones;
+struct tg_client;
+
+/* ---- update.c: pure parsing of what Telegram (or a user) sends ---------- */
+
+enum bot_kind {
+	BOT_UPD_OTHER = 0,      /* a type Herald does not handle (yet) */
+	BOT_UPD_MESSAGE,        /* message */
+	BOT_UPD_EDITED_MESSAGE, /* edited_message */
+	BOT_UPD_CALLBACK,       /* callback_query */
+	BOT_UPD_MY_MEMBER,      /* my_chat_member: the bot's own status changed */
+	BOT_UPD_CHAT_MEMBER,    /* chat_member */
+	BOT_UPD_CHANNEL_POST,   /* channel_post, edited_channel_post */
+	BOT_UPD_REACTIONS,      /* message_reaction_count, message_reaction */
+	BOT_UPD_PRE_CHECKOUT,   /* pre_checkout_query */
+};
+
+/* Where one update goes: its chat key (the chat whose order it keeps) and
+ * the dispatch lane of that key. */
+struct bot_route {
+	int64_t update_id;
+	enum bot_kind kind;
+	int64_t chat_key; /* 0 when the update names no chat or user */
+	unsigned lane;    /* 0 .. BOT_LANES - 1 */
+};
+
+/*
+ * Route a parsed update. An update is an object with an integer update_id
+ * >= 0; anything else is -ERR_INVALID (e says why). The chat key is the
+ * private chat for messages, the user for callbacks, pre-checkout queries
+ * and my_chat_member in channels and groups (so one person's actions keep
+ * their order), the chat for channel posts, member and reaction updates.
+ */
+int bot_route_update(const json_t *upd, struct bot_route *out, struct err *e) WUR;
+unsigned bot_lane_of(int64_t chat_key);
+
+/* A command: "/name@bot arg" -> name "name" (lower case) and arg "arg". */
+struct bot_cmd {
+	char name[BOT_CMD_MAX + 1]; /* "" for a malformed name ("/", "/a-b") */
+	struct str arg;             /* trimmed; points into the text */
+};
+
+/* Whether text is a command (starts with '/'); fills out when it is. A
+ * command addressed to another bot ("/start@other_bot") is not one of ours:
+ * false. bot_username may be NULL (not known: any addressee is accepted). */
+bool bot_parse_command(const char *text, const char *bot_username, struct bot_cmd *out);
+
+/* Callback data: "1:<action>[:<arg>]", at most BOT_CB_MAX bytes. */
+enum bot_cb_action {
+	BOT_CB_LANG = 0,   /* arg: a supported language */
+	BOT_CB_TZ,         /* arg: a time zone ICU knows */
+	BOT_CB_TZ_SEARCH,  /* no arg: "type a city or zone" */
+	BOT_CB_CONNECT,    /* arg: chat id: check and connect */
+	BOT_CB_IGNORE,     /* arg: chat id: do not connect */
+	BOT_CB_CHECK,      /* arg: channel id: check a connected channel again */
+	BOT_CB_REMOVE,     /* arg: channel id: ask to confirm the removal */
+	BOT_CB_REMOVE_YES, /* arg: channel id */
+	BOT_CB_REMOVE_NO,  /* arg: channel id */
+	BOT_CB_SETTINGS,   /* arg: "lang" or "tz" */
+	BOT_CB_MENU,       /* arg: "connect", "channels" or "help" */
+	BOT_CB__COUNT
+};
+
+struct bot_cb {
+	enum bot_cb_action action;
+	int64_t id;               /* chat or channel id */
+	char arg[BOT_CB_MAX + 1]; /* the text argument (language, zone, setting, menu item) */
+};
+
+/* Encode; -ERR_TOO_BIG when it would pass BOT_CB_MAX bytes, -ERR_INVALID
+ * when arg does not fit the action (so only valid data is ever sent). */
+int bot_cb_encode(char out[BOT_CB_MAX + 1], enum bot_cb_action action, const char *arg,
+                  int64_t id) WUR;
+/* Decode and validate data of len bytes (not NUL terminated). -ERR_INVALID
+ * for another version, an unknown action, a malformed or out-of-range
+ * argument, or more than BOT_CB_MAX bytes. */
+int bot_cb_parse(const char *data, size_t len, struct bot_cb *out) WUR;
+
+/* Parse a channel reference typed by a user: "@name", "name",
+ * "t.me/name", "https://t.me/name" (-> username without '@') or a numeric
+ * chat id ("-1001234567890" -> *chat_id). -ERR_INVALID otherwise. */
+int bot_parse_channel_ref(struct str s, char username[64], int64_t *chat_id) WUR;
+
+/* ---- zones.c: ICU's time zones -------------------------------------------- */
+
+/* The zone list: every IANA location zone ICU knows (aliases included, so
+ * "Asia/Kolkata" and "Asia/Calcutta" both exist) plus "UTC". */
+struct bot_zones *bot_zones_new(void);
+void bot_zones_free(struct bot_zones *z);
+
+/*
+ * Search by city or zone name, case-insensitively, '_' and ' ' alike:
+ * "new york", "Tashkent", "europe/berlin". An exact zone id or city wins
+ * alone; otherwise cities that start with the query, then zone ids that
+ * contain it. Aliases of one zone count once. out[] receives up to max
+ * zone ids (owned by z); returns how many matched in all (may exceed max).
+ */
+size_t bot_zones_search(const struct bot_zones *z, const char *query, const char **out, size_t max);
+
+/* The common zones offered for a language, NULL terminated. */
+const char *const *bot_zones_common(const char *lang);
+/* "New York" for "America/New_York", "UTC" for "UTC". */
+void bot_zone_city(const char *zone, char *out, size_t outsz);
+/* "UTC+05:00" for zone at the instant at_ms. */
+void bot_zone_offset(const char *zone, int64_t at_ms, char *out, size_t outsz);
+
+/* ---- bot.c: the object the threads share ---------------------------------- */
+
+struct bot {
+	struct app *a;
+	struct tg_client *tg;     /* a->tg: rate-limited sends of the handlers */
+	struct tg_client *intake; /* the intake's own client (cancellable long polls) */
+	struct bot_zones *zones;
+	int64_t bot_id;
+	bool webhook;    /* HERALD_PUBLIC_URL is set */
+	bool registered; /* webhook mode: setWebhook succeeded */
+	int64_t idle_ms; /* how often idle lanes look for work of other nodes */
+
+	pthread_mutex_t mu;
+	pthread_cond_t cv;       /* signalled on stop and on new updates */
+	bool pending[BOT_LANES]; /* under mu: a lane has new rows */
+	atomic_bool stopping;
+	bool started;
+	pthread_t intake_thread;
+	pthread_t lane_threads[BOT_LANES];
+	struct bot_lane_arg {
+		struct bot *b;
+		unsigned n;
+	} lane_args[BOT_LANES];
+	unsigned nlanes; /* lane threads running */
+	struct bot_transport *transport;
+
+	atomic_llong received, repeats, handled, failed, retried;
+};
+
+/* Sleep up to ms or until stopping (or, for lane >= 0, new rows of that lane). */
+void bot_wait(struct bot *b, int lane, int64_t ms);
+
+/* ---- transport.c: an HTTP transport whose requests end when b stops ------- */
+
+struct bot_transport;
+struct tg_transport;
+struct bot_transport *bot_transport_new(const atomic_bool *stop);
+void bot_transport_free(struct bot_transport *t);
+/* The seam to give tg_client_new. */
+const struct tg_transport *bot_transport_seam(struct bot_transport *t);
+
+/* ---- conv.c: a chat's conversation ---------------------------------------- */
+
+struct store;
+
+struct bot_conv {
+	char state[BOT_STATE_MAX]; /* "" when idle */
+	json_t *data;              /* an object; owned */
+};
+
+/* Load chat's conversation (idle with {} when there is none). */
+int bot_conv_load(struct store *st, int64_t chat, struct bot_conv *c, struct err *e) WUR;
+/* Store state and data (NULL: {}) for chat; state "" deletes the row. */
+int bot_conv_save(struct store *st, int64_t chat, const char *state, const json_t *data,
+                  struct err *e) WUR;
+void bot_conv_release(struct bot_conv *c);
+
+/* ---- ui.c and the handlers ------------------------------------------------ */
+
+/* What a handler knows about the person it answers. */
+struct bot_ctx {
+	struct bot *b;
+	int64_t user_tg;    /* the person (from.id) */
+	int64_t chat;       /* where answers go: their private chat */
+	const json_t *from; /* the User object */
+	bool known;         /* u is loaded */
+	struct user u;
+	const char *lang; /* u.language, or from Telegram's language_code */
+	struct bot_conv conv;
+	struct err *e;
+};
+
+/* Fill c for the person from (a User object) answering in chat. */
+int bot_ctx_init(struct bot_ctx *c, struct bot *b, const json_t *from, int64_t chat,
+                 struct err *e) WUR;
+void bot_ctx_release(struct bot_ctx *c);
+
+/* Send text (and a keyboard, may be NULL) to the context's chat. A user who
+ * blocked the bot is recorded as such and is not an error. */
+int bot_say(struct bot_ctx *c, const char *text, const json_t *markup) WUR;
+/* The same to any chat (an owner told about their channel). */
+int bot_tell(struct bot *b, int64_t chat, const char *text, const json_t *markup,
+             struct err *e) WUR;
+/* printf into a bounded text for a message; the result is truncated at a
+ * character boundary rather than failing. */
+void bot_fmt(char *out, size_t outsz, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Keyboards: {"inline_keyboard": [[...], ...]}. */
+json_t *bot_kb_new(void);
+json_t *bot_kb_row(json_t *kb);
+/* Add a callback button to row; a button whose data does not encode is
+ * left out (and logged). */
+void bot_kb_button(json_t *row, const char *text, enum bot_cb_action action, const char *arg,
+                   int64_t id);
+
+/* The dispatcher's entry: handle one update. 0, or an error (transient
+ * ones, -ERR_UNAVAILABLE, -ERR_BUSY, -ERR_TIMEOUT, are tried again). */
+int bot_handle(struct bot *b, const json_t *upd, struct err *e) WUR;
+
+/* flows.c, used by connect.c */
+int bot_send_help(struct bot_ctx *c) WUR;
+
+/* connect.c, called by flows.c */
+int bot_cmd_connect(struct bot_ctx *c, struct str arg) WUR;
+int bot_connect_text(struct bot_ctx *c, struct str text) WUR; /* in state "connect" */
+int bot_cmd_channels(struct bot_ctx *c) WUR;
+int bot_on_forward(struct bot_ctx *c, int64_t chat_id, const char *title) WUR;
+int bot_on_channel_cb(struct bot_ctx *c, const struct bot_cb *cb) WUR;
+int bot_on_my_member_channel(struct bot *b, const json_t *cmu, struct err *e) WUR;
+
+#endif

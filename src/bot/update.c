@@ -1,0 +1,358 @@
+/*
+ * bot/update: pure functions over what arrives from outside: an update's
+ * routing (kind, chat key, lane), a command's name and argument, callback
+ * data (versioned, bounded, each argument checked against its action's
+ * grammar) and a channel reference typed by a user. Nothing here touches the
+ * store or the network, so all of it is unit tested.
+ */
+#include "bot/bot_impl.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "lib/i18n.h"
+#include "lib/tz.h"
+
+#define CB_VERSION "1"
+
+static const struct {
+	const char *field;
+	enum bot_kind kind;
+} kinds[] = {
+    {"message", BOT_UPD_MESSAGE},
+    {"edited_message", BOT_UPD_EDITED_MESSAGE},
+    {"callback_query", BOT_UPD_CALLBACK},
+    {"my_chat_member", BOT_UPD_MY_MEMBER},
+    {"chat_member", BOT_UPD_CHAT_MEMBER},
+    {"channel_post", BOT_UPD_CHANNEL_POST},
+    {"edited_channel_post", BOT_UPD_CHANNEL_POST},
+    {"message_reaction_count", BOT_UPD_REACTIONS},
+    {"message_reaction", BOT_UPD_REACTIONS},
+    {"pre_checkout_query", BOT_UPD_PRE_CHECKOUT},
+};
+
+static int64_t int_at(const json_t *obj, const char *a, const char *b)
+{
+	const json_t *v = json_object_get(obj, a);
+
+	if (b)
+		v = json_object_get(v, b);
+	return json_is_integer(v) ? (int64_t)json_integer_value(v) : 0;
+}
+
+unsigned bot_lane_of(int64_t chat_key)
+{
+	/* splitmix64's finaliser: neighbouring ids land on different lanes */
+	uint64_t x = (uint64_t)chat_key;
+
+	x ^= x >> 30;
+	x *= 0xbf58476d1ce4e5b9ULL;
+	x ^= x >> 27;
+	x *= 0x94d049bb133111ebULL;
+	x ^= x >> 31;
+	return (unsigned)(x % BOT_LANES);
+}
+
+int bot_route_update(const json_t *upd, struct bot_route *out, struct err *e)
+{
+	const json_t *id = json_object_get(upd, "update_id"), *body = NULL;
+	const char *chat_type;
+
+	memset(out, 0, sizeof(*out));
+	if (!json_is_object(upd))
+		return err_set(e, ERR_INVALID, "an update is a JSON object");
+	if (!json_is_integer(id) || json_integer_value(id) < 0)
+		return err_set(e, ERR_INVALID, "an update needs an integer update_id");
+	out->update_id = (int64_t)json_integer_value(id);
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		body = json_object_get(upd, kinds[i].field);
+		if (json_is_object(body)) {
+			out->kind = kinds[i].kind;
+			break;
+		}
+		body = NULL;
+	}
+	switch (out->kind) {
+	case BOT_UPD_MESSAGE:
+	case BOT_UPD_EDITED_MESSAGE:
+	case BOT_UPD_CHAT_MEMBER:
+	case BOT_UPD_CHANNEL_POST:
+	case BOT_UPD_REACTIONS:
+		out->chat_key = int_at(body, "chat", "id");
+		break;
+	case BOT_UPD_CALLBACK:
+	case BOT_UPD_PRE_CHECKOUT:
+		out->chat_key = int_at(body, "from", "id");
+		break;
+	case BOT_UPD_MY_MEMBER:
+		/* private: the user's own chat; a channel or group: whoever changed
+		 * the bot's status, whose confirmation it leads to */
+		chat_type =
+		    json_string_value(json_object_get(json_object_get(body, "chat"), "type"));
+		if (chat_type && strcmp(chat_type, "private") == 0)
+			out->chat_key = int_at(body, "chat", "id");
+		else
+			out->chat_key = int_at(body, "from", "id");
+		break;
+	case BOT_UPD_OTHER:
+		break;
+	}
+	out->lane = bot_lane_of(out->chat_key);
+	return 0;
+}
+
+static bool is_name_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       c == '_';
+}
+
+static bool is_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+bool bot_parse_command(const char *text, const char *bot_username, struct bot_cmd *out)
+{
+	const char *p = text, *name, *at = NULL;
+	size_t n;
+
+	memset(out, 0, sizeof(*out));
+	if (!text || text[0] != '/')
+		return false;
+	name = ++p;
+	while (*p && !is_space(*p) && *p != '@')
+		p++;
+	n = (size_t)(p - name);
+	if (*p == '@') {
+		at = ++p;
+		while (*p && !is_space(*p))
+			p++;
+		if (bot_username && *bot_username &&
+		    !(strlen(bot_username) == (size_t)(p - at) &&
+		      strncasecmp(at, bot_username, (size_t)(p - at)) == 0))
+			return false;
+	}
+	if (n >= 1 && n <= BOT_CMD_MAX) {
+		bool ok = true;
+
+		for (size_t i = 0; i < n; i++)
+			ok &= is_name_char(name[i]);
+		if (ok)
+			for (size_t i = 0; i < n; i++)
+				out->name[i] =
+				    (char)(name[i] >= 'A' && name[i] <= 'Z' ? name[i] - 'A' + 'a'
+				                                            : name[i]);
+	}
+	out->arg = str_trim(str_c(p));
+	return true;
+}
+
+static const char *const cb_names[BOT_CB__COUNT] = {
+    [BOT_CB_LANG] = "lang",    [BOT_CB_TZ] = "tz",          [BOT_CB_TZ_SEARCH] = "tzs",
+    [BOT_CB_CONNECT] = "cx",   [BOT_CB_IGNORE] = "ci",      [BOT_CB_CHECK] = "chk",
+    [BOT_CB_REMOVE] = "rm",    [BOT_CB_REMOVE_YES] = "rmy", [BOT_CB_REMOVE_NO] = "rmn",
+    [BOT_CB_SETTINGS] = "set", [BOT_CB_MENU] = "menu",
+};
+
+enum arg_kind { ARG_NONE, ARG_LANG, ARG_ZONE, ARG_CHAT, ARG_ID, ARG_SETTING, ARG_MENU };
+
+static enum arg_kind arg_of(enum bot_cb_action a)
+{
+	switch (a) {
+	case BOT_CB_LANG:
+		return ARG_LANG;
+	case BOT_CB_TZ:
+		return ARG_ZONE;
+	case BOT_CB_TZ_SEARCH:
+		return ARG_NONE;
+	case BOT_CB_CONNECT:
+	case BOT_CB_IGNORE:
+		return ARG_CHAT;
+	case BOT_CB_CHECK:
+	case BOT_CB_REMOVE:
+	case BOT_CB_REMOVE_YES:
+	case BOT_CB_REMOVE_NO:
+		return ARG_ID;
+	case BOT_CB_SETTINGS:
+		return ARG_SETTING;
+	case BOT_CB_MENU:
+	case BOT_CB__COUNT:
+		break;
+	}
+	return ARG_MENU;
+}
+
+static bool one_of(struct str s, const char *const *list)
+{
+	for (; *list; list++)
+		if (str_eqc(s, *list))
+			return true;
+	return false;
+}
+
+static bool zone_chars(struct str s)
+{
+	if (s.len == 0 || s.len >= BOT_ZONE_MAX)
+		return false;
+	for (size_t i = 0; i < s.len; i++) {
+		char c = s.p[i];
+
+		if (!is_name_char(c) && c != '/' && c != '-' && c != '+')
+			return false;
+	}
+	return true;
+}
+
+/* An integer written the one way encode writes it: no '+', no leading zero. */
+static bool canonical_int(struct str s)
+{
+	size_t i = s.len && s.p[0] == '-' ? 1 : 0;
+
+	return i < s.len && s.p[i] >= '1' && s.p[i] <= '9';
+}
+
+/* Check arg against the grammar of kind; fill out->id or out->arg. */
+static int check_arg(enum arg_kind kind, struct str arg, bool present, struct bot_cb *out)
+{
+	static const char *const settings[] = {"lang", "tz", NULL};
+	static const char *const menus[] = {"connect", "channels", "help", NULL};
+	char zone[BOT_ZONE_MAX];
+
+	if (kind == ARG_NONE)
+		return present ? -ERR_INVALID : 0;
+	if (!present)
+		return -ERR_INVALID;
+	switch (kind) {
+	case ARG_LANG:
+		if (arg.len >= 8)
+			return -ERR_INVALID;
+		memcpy(out->arg, arg.p, arg.len);
+		if (!i18n_supported(out->arg))
+			return -ERR_INVALID;
+		return 0;
+	case ARG_ZONE:
+		if (!zone_chars(arg))
+			return -ERR_INVALID;
+		memcpy(zone, arg.p, arg.len);
+		zone[arg.len] = '\0';
+		if (!tz_valid(zone))
+			return -ERR_INVALID;
+		memcpy(out->arg, arg.p, arg.len);
+		return 0;
+	case ARG_CHAT:
+		/* a chat id is never 0, and is written without "+" or leading zeros */
+		if (!canonical_int(arg) ||
+		    str_to_i64(arg, -(INT64_C(1) << 53), INT64_C(1) << 53, &out->id))
+			return -ERR_INVALID;
+		return 0;
+	case ARG_ID:
+		if (!canonical_int(arg) || str_to_i64(arg, 1, INT64_MAX, &out->id))
+			return -ERR_INVALID;
+		return 0;
+	case ARG_SETTING:
+		if (!one_of(arg, settings))
+			return -ERR_INVALID;
+		memcpy(out->arg, arg.p, arg.len);
+		return 0;
+	case ARG_MENU:
+		if (!one_of(arg, menus))
+			return -ERR_INVALID;
+		memcpy(out->arg, arg.p, arg.len);
+		return 0;
+	case ARG_NONE:
+		break;
+	}
+	return -ERR_INVALID;
+}
+
+int bot_cb_parse(const char *data, size_t len, struct bot_cb *out)
+{
+	struct str s = {data, len}, version, action;
+	bool has_arg;
+
+	memset(out, 0, sizeof(*out));
+	if (!data || len == 0 || len > BOT_CB_MAX || memchr(data, '\0', len))
+		return -ERR_INVALID;
+	if (!str_split(&s, ':', &version) || !str_eqc(version, CB_VERSION))
+		return -ERR_INVALID;
+	has_arg = str_split(&s, ':', &action);
+	for (int i = 0; i < BOT_CB__COUNT; i++) {
+		if (!str_eqc(action, cb_names[i]))
+			continue;
+		out->action = (enum bot_cb_action)i;
+		if (check_arg(arg_of(out->action), s, has_arg, out)) {
+			memset(out, 0, sizeof(*out));
+			return -ERR_INVALID;
+		}
+		return 0;
+	}
+	return -ERR_INVALID;
+}
+
+int bot_cb_encode(char out[BOT_CB_MAX + 1], enum bot_cb_action action, const char *arg, int64_t id)
+{
+	enum arg_kind kind;
+	struct bot_cb check;
+	char tmp[128];
+	int n;
+
+	out[0] = '\0';
+	if ((int)action < 0 || action >= BOT_CB__COUNT)
+		return -ERR_INVALID;
+	kind = arg_of(action);
+	if (kind == ARG_NONE)
+		n = snprintf(tmp, sizeof(tmp), CB_VERSION ":%s", cb_names[action]);
+	else if (kind == ARG_CHAT || kind == ARG_ID)
+		n = snprintf(tmp, sizeof(tmp), CB_VERSION ":%s:%lld", cb_names[action],
+		             (long long)id);
+	else
+		n = snprintf(tmp, sizeof(tmp), CB_VERSION ":%s:%s", cb_names[action],
+		             arg ? arg : "");
+	if (n < 0 || (size_t)n >= sizeof(tmp) || n > BOT_CB_MAX)
+		return -ERR_TOO_BIG;
+	/* only data the parser accepts is ever put on a button */
+	if (bot_cb_parse(tmp, (size_t)n, &check))
+		return -ERR_INVALID;
+	memcpy(out, tmp, (size_t)n + 1);
+	return 0;
+}
+
+static bool strip_prefix(struct str *s, const char *prefix)
+{
+	size_t n = strlen(prefix);
+
+	if (s->len < n || strncasecmp(s->p, prefix, n) != 0)
+		return false;
+	s->p += n;
+	s->len -= n;
+	return true;
+}
+
+int bot_parse_channel_ref(struct str s, char username[64], int64_t *chat_id)
+{
+	username[0] = '\0';
+	*chat_id = 0;
+	s = str_trim(s);
+	if (s.len && (s.p[0] == '-' || (s.p[0] >= '0' && s.p[0] <= '9'))) {
+		if (str_to_i64(s, -(INT64_C(1) << 53), INT64_C(1) << 53, chat_id) || *chat_id == 0)
+			return -ERR_INVALID;
+		return 0;
+	}
+	if (!strip_prefix(&s, "https://t.me/") && !strip_prefix(&s, "http://t.me/") &&
+	    !strip_prefix(&s, "t.me/"))
+		strip_prefix(&s, "@");
+	while (s.len && s.p[s.len - 1] == '/')
+		s.len--;
+	/* Telegram usernames: 4-32 of [A-Za-z0-9_], starting with a letter */
+	if (s.len < 4 || s.len > 32 ||
+	    !((s.p[0] >= 'a' && s.p[0] <= 'z') || (s.p[0] >= 'A' && s.p[0] <= 'Z')))
+		return -ERR_INVALID;
+	for (size_t i = 0; i < s.len; i++)
+		if (!is_name_char(s.p[i]))
+			return -ERR_INVALID;
+	memcpy(username, s.p, s.len);
+	username[s.len] = '\0';
+	return 0;
+}
