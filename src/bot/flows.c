@@ -157,7 +157,7 @@ static void zone_label(const char *lang, const char *zone, bool city, char *out,
 	bot_fmt(out, outsz, "%s (%s)", shown, off);
 }
 
-static int ask_zone(struct bot_ctx *c)
+static int ask_zone(struct bot_ctx *c, const char *text)
 {
 	const char *const *common = bot_zones_common(c->lang);
 	json_t *kb = bot_kb_new(), *row = NULL;
@@ -172,19 +172,23 @@ static int ask_zone(struct bot_ctx *c)
 	}
 	bot_kb_button(bot_kb_row(kb), _(c->lang, "🔎 Type a city or zone"), BOT_CB_TZ_SEARCH, NULL,
 	              0);
-	rc = bot_say(c,
-	             _(c->lang, "Now choose your time zone. If yours is not here, tap “Type a city "
-	                        "or zone” and type its name."),
-	             kb);
+	rc = bot_say(c, text, kb);
 	json_decref(kb);
 	return rc;
+}
+
+static int ask_zone_first(struct bot_ctx *c)
+{
+	return ask_zone(c, _(c->lang, "Choose your time zone. If yours is not here, tap “Type a "
+	                              "city or zone” and type its name."));
 }
 
 static int ask_zone_search(struct bot_ctx *c)
 {
 	return bot_say(c,
 	               _(c->lang, "Type the name of your city or time zone, for example: "
-	                          "Tashkent, New York or Europe/Berlin."),
+	                          "Tashkent, New York or Europe/Berlin. If your city is not "
+	                          "found, type a bigger city nearby, in English."),
 	               NULL);
 }
 
@@ -444,7 +448,8 @@ static int ask_again(struct bot_ctx *c)
 	if (in_state(c, "lang"))
 		return ask_language(c,
 		                    _(c->lang, "Please choose a language with the buttons below."));
-	return ask_zone(c);
+	return ask_zone(c, _(c->lang, "Please choose your time zone with the buttons below, or tap "
+	                              "“Type a city or zone”."));
 }
 
 /* ---- messages ---------------------------------------------------------- */
@@ -556,7 +561,7 @@ static int choose_language(struct bot_ctx *c, const char *lang)
 		return bot_say(c, text, NULL);
 	}
 	rc = set_state(c, "tz", FLOW_ONBOARD);
-	return rc ? rc : ask_zone(c);
+	return rc ? rc : ask_zone_first(c);
 }
 
 static int button(struct bot_ctx *c, const struct bot_cb *cb)
@@ -580,7 +585,7 @@ static int button(struct bot_ctx *c, const struct bot_cb *cb)
 			return rc ? rc : ask_language(c, _(c->lang, "Choose your language:"));
 		}
 		rc = set_state(c, "tz", FLOW_SETTINGS);
-		return rc ? rc : ask_zone(c);
+		return rc ? rc : ask_zone_first(c);
 	case BOT_CB_MENU:
 		rc = clear_state(c);
 		if (rc)

@@ -5,8 +5,12 @@
  * IANA regions (Africa/..., America/..., Europe/...) plus "UTC"; aliases
  * stay in, because ICU's canonical ids are the old names ("Asia/Calcutta")
  * while people type the new ones ("Kolkata"). Each entry keeps its
- * canonical id, so a search shows one button per real zone. The list is
- * built once per bot and only read afterwards, so threads share it freely.
+ * canonical id, so a search shows one button per real zone. ICU's ids are
+ * English; a short table adds the Russian and Uzbek names of the cities our
+ * users type most (Москва, Toshkent). Queries and names are folded alike:
+ * Unicode lower case, apostrophes dropped (o‘, o', oʻ), '_' '-' and blanks
+ * as one space. The list is built once per bot and only read afterwards, so
+ * threads share it freely.
  */
 #include "bot/bot_impl.h"
 
@@ -15,10 +19,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unicode/ucal.h>
+#include <unicode/ucasemap.h>
 #include <unicode/uenum.h>
 
 #include "lib/log.h"
 #include "lib/mem.h"
+#include "lib/tz.h"
 
 struct zone {
 	char *id;         /* "America/New_York" */
@@ -30,6 +36,47 @@ struct zone {
 struct bot_zones {
 	struct zone *v;
 	size_t n;
+	UCaseMap *lower; /* const use is thread-safe */
+};
+
+/* Local names of cities, searched like ICU's English ones. */
+static const struct {
+	const char *name, *zone;
+} aliases[] = {
+    {"Москва", "Europe/Moscow"},
+    {"Санкт-Петербург", "Europe/Moscow"},
+    {"Saint Petersburg", "Europe/Moscow"},
+    {"Калининград", "Europe/Kaliningrad"},
+    {"Екатеринбург", "Asia/Yekaterinburg"},
+    {"Новосибирск", "Asia/Novosibirsk"},
+    {"Омск", "Asia/Omsk"},
+    {"Красноярск", "Asia/Krasnoyarsk"},
+    {"Иркутск", "Asia/Irkutsk"},
+    {"Владивосток", "Asia/Vladivostok"},
+    {"Самара", "Europe/Samara"},
+    {"Алматы", "Asia/Almaty"},
+    {"Астана", "Asia/Almaty"},
+    {"Ташкент", "Asia/Tashkent"},
+    {"Самарканд", "Asia/Samarkand"},
+    {"Бишкек", "Asia/Bishkek"},
+    {"Душанбе", "Asia/Dushanbe"},
+    {"Минск", "Europe/Minsk"},
+    {"Киев", "Europe/Kyiv"},
+    {"Лондон", "Europe/London"},
+    {"Берлин", "Europe/Berlin"},
+    {"Дубай", "Asia/Dubai"},
+    {"Нью-Йорк", "America/New_York"},
+    {"Toshkent", "Asia/Tashkent"},
+    {"Samarqand", "Asia/Samarkand"},
+    {"Buxoro", "Asia/Samarkand"},
+    {"Xiva", "Asia/Samarkand"},
+    {"Nukus", "Asia/Samarkand"},
+    {"Qarshi", "Asia/Samarkand"},
+    {"Namangan", "Asia/Tashkent"},
+    {"Andijon", "Asia/Tashkent"},
+    {"Farg‘ona", "Asia/Tashkent"},
+    {"Moskva", "Europe/Moscow"},
+    {"Olmaota", "Asia/Almaty"},
 };
 
 static const char *const regions[] = {"Africa/", "America/",  "Antarctica/", "Arctic/",
@@ -58,27 +105,60 @@ const char *const *bot_zones_common(const char *lang)
 	return common_en;
 }
 
-/* Lower-case ASCII, '_' as ' ', runs of blanks as one, no blanks at the
- * ends. Bytes outside ASCII are kept (they match nothing). */
-static size_t normalise(const char *in, size_t len, char *out, size_t outsz)
+/* Drop apostrophes of every kind: ' ` ‘ ’ ʻ ʼ. Returns the bytes to skip at p. */
+static size_t apostrophe(const char *p)
 {
-	size_t n = 0;
+	const unsigned char *u = (const unsigned char *)p;
+
+	if (u[0] == '\'' || u[0] == '`')
+		return 1;
+	if (u[0] == 0xE2 && u[1] == 0x80 && (u[2] == 0x98 || u[2] == 0x99))
+		return 3;
+	if (u[0] == 0xCA && (u[1] == 0xBB || u[1] == 0xBC))
+		return 2;
+	return 0;
+}
+
+/*
+ * Fold in (len bytes of UTF-8) for comparison into out: lower case, no
+ * apostrophes, '_' '-' and blanks as one space, none at the ends. Returns
+ * the length; 0 for text that does not fold (not UTF-8, too long).
+ */
+static size_t fold(const struct bot_zones *z, const char *in, size_t len, char *out, size_t outsz)
+{
+	char low[4 * BOT_QUERY_MAX + 4];
+	UErrorCode st = U_ZERO_ERROR;
+	int32_t n =
+	    ucasemap_utf8ToLower(z->lower, low, (int32_t)sizeof(low), in, (int32_t)len, &st);
+	size_t o = 0;
 	bool blank = false;
 
-	for (size_t i = 0; i < len && n + 1 < outsz; i++) {
-		char c = in[i];
+	if (U_FAILURE(st) || n < 0 || (size_t)n >= sizeof(low) ||
+	    st == U_STRING_NOT_TERMINATED_WARNING)
+		return 0;
+	low[n] = '\0';
+	for (const char *p = low; *p;) {
+		size_t skip = apostrophe(p);
+		char c = *p;
 
-		if (c == '_' || c == ' ' || c == '\t' || c == '\n' || c == '\r') {
-			blank = n > 0;
+		if (skip) {
+			p += skip;
 			continue;
 		}
-		if (blank && n + 2 < outsz)
-			out[n++] = ' ';
+		p++;
+		if (c == '_' || c == '-' || c == ' ' || c == '\t' || c == '\n' || c == '\r') {
+			blank = o > 0;
+			continue;
+		}
+		if (blank && o + 2 < outsz)
+			out[o++] = ' ';
 		blank = false;
-		out[n++] = (char)(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+		if (o + 1 >= outsz)
+			return 0;
+		out[o++] = c;
 	}
-	out[n] = '\0';
-	return n;
+	out[o] = '\0';
+	return o;
 }
 
 static bool wanted(const char *id)
@@ -108,12 +188,17 @@ static char *canonical(const char *id, size_t len)
 	return xstrdup(out);
 }
 
-static void add(struct bot_zones *z, size_t *cap, const char *id, size_t len)
+/* Add zone id (len bytes), found by name (NULL: by its id). */
+static void add(struct bot_zones *z, size_t *cap, const char *id, size_t len, const char *name)
 {
 	struct zone *e;
-	char norm[BOT_ZONE_MAX];
+	char norm[4 * BOT_QUERY_MAX + 4];
 	const char *slash;
 
+	if (!fold(z, name ? name : id, name ? strlen(name) : len, norm, sizeof(norm)))
+		return;
+	if (name && !tz_valid(id))
+		return; /* an alias of a zone this ICU does not know */
 	if (z->n == *cap) {
 		*cap = *cap ? *cap * 2 : 512;
 		z->v = xrealloc(z->v, *cap * sizeof(*z->v));
@@ -121,7 +206,6 @@ static void add(struct bot_zones *z, size_t *cap, const char *id, size_t len)
 	e = &z->v[z->n++];
 	e->id = xstrndup(id, len);
 	e->canon = canonical(id, len);
-	normalise(id, len, norm, sizeof(norm));
 	e->norm = xstrdup(norm);
 	slash = strrchr(e->norm, '/');
 	e->city = slash ? slash + 1 : e->norm;
@@ -131,18 +215,24 @@ struct bot_zones *bot_zones_new(void)
 {
 	struct bot_zones *z = xcalloc(1, sizeof(*z));
 	UErrorCode st = U_ZERO_ERROR;
-	UEnumeration *en = ucal_openTimeZones(&st);
+	UEnumeration *en;
 	const char *id;
 	int32_t len;
 	size_t cap = 0;
 
-	add(z, &cap, "UTC", 3);
+	z->lower = ucasemap_open("", 0, &st);
+	if (U_FAILURE(st))
+		abort(); /* out of memory: ICU's only failure here */
+	add(z, &cap, "UTC", 3, NULL);
+	en = ucal_openTimeZones(&st);
 	while (U_SUCCESS(st) && (id = uenum_next(en, &len, &st)))
 		if (len > 0 && len < BOT_ZONE_MAX && wanted(id))
-			add(z, &cap, id, (size_t)len);
+			add(z, &cap, id, (size_t)len, NULL);
 	if (U_FAILURE(st))
 		log_error("msg=\"time zone list incomplete\" err=%s", u_errorName(st));
 	uenum_close(en);
+	for (size_t i = 0; i < ARRAY_SIZE(aliases); i++)
+		add(z, &cap, aliases[i].zone, strlen(aliases[i].zone), aliases[i].name);
 	return z;
 }
 
@@ -156,6 +246,7 @@ void bot_zones_free(struct bot_zones *z)
 		free(z->v[i].norm);
 	}
 	free(z->v);
+	ucasemap_close(z->lower);
 	free(z);
 }
 
@@ -189,15 +280,21 @@ static int hit_cmp(const void *pa, const void *pb)
 
 size_t bot_zones_search(const struct bot_zones *z, const char *query, const char **out, size_t max)
 {
-	char q[BOT_QUERY_MAX + 1];
+	char q[4 * BOT_QUERY_MAX + 4];
 	struct hit *hits;
 	size_t qlen, n = 0, kept = 0;
 
 	if (!query || strlen(query) > BOT_QUERY_MAX)
 		return 0;
-	qlen = normalise(query, strlen(query), q, sizeof(q));
-	if (qlen < 2)
-		return 0;
+	qlen = fold(z, query, strlen(query), q, sizeof(q));
+	{
+		size_t chars = 0;
+
+		for (size_t i = 0; i < qlen; i++)
+			chars += ((unsigned char)q[i] & 0xC0) != 0x80;
+		if (chars < 2)
+			return 0;
+	}
 	if (strcmp(q, "gmt") == 0 || strcmp(q, "etc/utc") == 0 || strcmp(q, "etc/gmt") == 0) {
 		memcpy(q, "utc", 4);
 		qlen = 3;

@@ -351,6 +351,29 @@ static void test_zone_search_exact(void **state)
 	assert_string_equal(out[0], "UTC");
 }
 
+static void test_zone_search_local_names(void **state)
+{
+	const char *out[BOT_SEARCH_RESULT];
+
+	(void)state;
+	/* Russian and Uzbek names of the cities people type most */
+	assert_int_equal(search("Ташкент", out), 1);
+	assert_string_equal(out[0], "Asia/Tashkent");
+	assert_int_equal(search("МОСКВА", out), 1);
+	assert_string_equal(out[0], "Europe/Moscow");
+	assert_int_equal(search("Toshkent", out), 1);
+	assert_string_equal(out[0], "Asia/Tashkent");
+	/* every apostrophe Uzbek is written with */
+	assert_int_equal(search("Farg‘ona", out), 1);
+	assert_string_equal(out[0], "Asia/Tashkent");
+	assert_int_equal(search("Farg'ona", out), 1);
+	assert_int_equal(search("fargʻona", out), 1);
+	assert_int_equal(search("нью йорк", out), 1);
+	assert_string_equal(out[0], "America/New_York");
+	/* a local name and the English one of one zone count once */
+	assert_int_equal(search("samar", out), 2); /* Samarkand; Samara */
+}
+
 static void test_zone_search_partial(void **state)
 {
 	const char *out[BOT_SEARCH_RESULT];
@@ -389,7 +412,9 @@ static void test_zone_search_none(void **state)
 	assert_int_equal(search("", out), 0);
 	assert_int_equal(search("a", out), 0); /* too short to mean anything */
 	assert_int_equal(search("   ", out), 0);
-	assert_int_equal(search("Ташкент", out), 0);
+	assert_int_equal(search("Ташкентабад", out), 0);
+	assert_int_equal(search("М", out), 0);
+	assert_int_equal(search("\xff\xfe", out), 0); /* not UTF-8 */
 	assert_int_equal(search("%s%n", out), 0);
 	memset(big, 'a', sizeof(big) - 1);
 	big[sizeof(big) - 1] = '\0';
@@ -463,6 +488,8 @@ int main(void)
 	    cmocka_unit_test(test_commands),
 	    cmocka_unit_test(test_channel_refs),
 	    cmocka_unit_test_setup_teardown(test_zone_search_exact, zones_setup, zones_teardown),
+	    cmocka_unit_test_setup_teardown(test_zone_search_local_names, zones_setup,
+	                                    zones_teardown),
 	    cmocka_unit_test_setup_teardown(test_zone_search_partial, zones_setup, zones_teardown),
 	    cmocka_unit_test_setup_teardown(test_zone_search_none, zones_setup, zones_teardown),
 	    cmocka_unit_test(test_common_zones),
