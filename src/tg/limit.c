@@ -59,7 +59,7 @@ void tg_pause_set(struct tg_client *c, int retry_after)
 		return;
 	/* keep a later pause another node set (a race only shortens the wait
 	 * to what this 429 asked for) */
-	buf_init(&v, 32);
+	buf_init(&v, 64);
 	rc = kv_get(c->kv, TG_PAUSE_KEY, &v, &e);
 	if (rc == 0 && str_to_i64((struct str){v.p, v.len}, 0, INT64_MAX, &cur) == 0 &&
 	    cur >= until) {
@@ -81,7 +81,7 @@ static int wait_pause(struct tg_client *c, int64_t *waited, struct tg_error *te)
 	int64_t until, left;
 	int rc;
 
-	buf_init(&v, 32);
+	buf_init(&v, 64);
 	for (;;) {
 		buf_reset(&v);
 		rc = kv_get(c->kv, TG_PAUSE_KEY, &v, &e);

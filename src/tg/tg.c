@@ -189,8 +189,14 @@ static char *field_text(const json_t *v, size_t *len)
 	if (json_is_null(v))
 		return NULL;
 	if (json_is_string(v)) {
+		/* a JSON string may hold NULs: copy by length */
+		char *p;
+
 		*len = json_string_length(v);
-		return xstrndup(json_string_value(v), *len);
+		p = xmalloc(*len + 1);
+		memcpy(p, json_string_value(v), *len);
+		p[*len] = '\0';
+		return p;
 	}
 	buf_init(&b, TG_BODY_MAX);
 	if (json_to_buf(v, &b) != 0) {
@@ -335,7 +341,6 @@ static int attempt(struct tg_client *c, const struct call *k, const char *method
                    json_t **result, struct tg_error *te)
 {
 	struct hc_req rq = {
-	    .method = "POST",
 	    .url = k->url.p,
 	    .timeout_ms = k->timeout_ms,
 	    .max_response = TG_RESP_MAX,

@@ -368,9 +368,25 @@ static void test_send_photo_multipart(void **state)
 	assert_string_equal(json_string_value(json_object_get(v, "document")), "BQACAgIAAxkB");
 	json_decref(v);
 
+	/* a string parameter with a NUL in it goes whole into its field */
+	{
+		json_t *params =
+		    json_pack("{s:i,s:s%}", "chat_id", 42, "caption", "a\0b", (size_t)3);
+		struct tg_file f = {.field = "document", .data = "D", .len = 1};
+
+		assert_non_null(params);
+		assert_int_equal(tg_call(x->c, "sendDocument", params, &f, 1, NULL, NULL), 0);
+		json_decref(params);
+		assert_non_null(p = part(&x->fake.sent[2], "caption"));
+		assert_int_equal(p->len, 3);
+		assert_memory_equal(p->data, "a\0b", 3);
+		assert_non_null(p = part(&x->fake.sent[2], "document"));
+		assert_string_equal(p->filename, "file");
+	}
+
 	m.kind = "sticker";
 	assert_int_equal(tg_send_media(x->c, 42, &m, NULL, NULL, NULL), -ERR_INVALID);
-	assert_int_equal(x->fake.nsent, 2);
+	assert_int_equal(x->fake.nsent, 3);
 }
 
 static void test_send_media_group(void **state)
