@@ -147,6 +147,8 @@ int tg_call(struct tg_client *c, const char *method, const json_t *params,
 
 /* Pure parts of tg_call, exposed for tests. */
 bool tg_is_send_method(const char *method);
+/* A short lower-case name of a failure kind, for logs ("blocked"). */
+const char *tg_fail_name(enum tg_fail f);
 /* Decode an answer: 0 and *result (new reference) for ok:true; else the
  * return code above with te filled. */
 int tg_decode(long status, const char *body, size_t len, json_t **result, struct tg_error *te) WUR;
