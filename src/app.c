@@ -8,9 +8,12 @@
 #include <string.h>
 
 #include "kv/kv.h"
+#include "lib/buf.h"
+#include "lib/crypto.h"
 #include "lib/log.h"
 #include "lib/str.h"
 #include "store/store.h"
+#include "tg/tg.h"
 
 extern char **environ;
 
@@ -183,11 +186,25 @@ int app_open(struct app *a, int migrate, struct err *e)
 	if (rc)
 		return rc;
 	log_info("msg=\"kv ready\" backend=%s", kv_backend(a->kv));
+	if (app_str(a, SET_BOT_TOKEN)) {
+		struct tg_opts to = {.api = app_str(a, SET_TELEGRAM_API),
+		                     .token = app_str(a, SET_BOT_TOKEN),
+		                     .kv = a->kv};
+
+		rc = tg_client_new(&a->tg, &to, e);
+		if (rc)
+			return rc;
+		log_redact_url(to.api, shown, sizeof(shown));
+		log_info("msg=\"bot api ready\" api=\"%s\" bot_id=%lld", shown,
+		         (long long)tg_client_bot_id(a->tg));
+	}
 	return 0;
 }
 
 void app_close(struct app *a)
 {
+	tg_client_free(a->tg);
+	a->tg = NULL;
 	kv_free(a->kv);
 	a->kv = NULL;
 	store_free(a->store);
@@ -208,4 +225,23 @@ long long app_int(const struct app *a, enum setting s)
 void app_help(FILE *out)
 {
 	config_help(app_settings, SET__COUNT, out);
+}
+
+void app_webhook_secret(const struct app *a, char out[APP_SECRET_MAX])
+{
+	const char *set = app_str(a, SET_TELEGRAM_WEBHOOK_SECRET);
+	const char *token = app_str(a, SET_BOT_TOKEN);
+	struct buf b;
+
+	out[0] = '\0';
+	if (set && *set) {
+		snprintf(out, APP_SECRET_MAX, "%s", set);
+		return;
+	}
+	if (!token)
+		return;
+	buf_init(&b, 1024);
+	if (buf_printf(&b, "herald-webhook-secret:%s", token) == 0)
+		crypto_sha256_hex(b.p, b.len, out);
+	buf_release(&b);
 }

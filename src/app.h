@@ -82,4 +82,12 @@ long long app_int(const struct app *a, enum setting s);
 
 void app_help(FILE *out);
 
+#define APP_SECRET_MAX 257
+/*
+ * The webhook's secret token: HERALD_TELEGRAM_WEBHOOK_SECRET, or when unset
+ * one derived from the bot token (SHA-256 hex), the same on every node and as
+ * secret as the token. "" without a bot token.
+ */
+void app_webhook_secret(const struct app *a, char out[APP_SECRET_MAX]);
+
 #endif

@@ -9,9 +9,12 @@
 #include <string.h>
 
 #include "app.h"
+#include "bot/bot.h"
 #include "http/api.h"
 #include "http/server.h"
 #include "kv/kv.h"
+#include "lib/hc.h"
+#include "lib/i18n.h"
 #include "lib/log.h"
 #include "lib/mem.h"
 #include "lib/str.h"
@@ -143,7 +146,7 @@ static int cmd_run(struct app *a, int argc, char **argv)
 	char host[64];
 	struct err e = {0};
 	sigset_t set;
-	int sig = 0, port;
+	int sig = 0, port, rc = 0;
 
 	(void)argc, (void)argv;
 	if (config_parse_listen(app_str(a, SET_LISTEN), host, sizeof(host), &port))
@@ -169,24 +172,45 @@ static int cmd_run(struct app *a, int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	/* The bot exists whenever there is a token, so any node's webhook
+	 * endpoint records updates; only the bot role polls and dispatches. */
+	if (a->tg && bot_new(&a->bot, a, &e)) {
+		log_error("msg=\"cannot start the bot\" err=\"%s\"", e.msg);
+		return 1;
+	}
 	if (a->roles & APP_ROLE_API) {
 		if (http_server_start(&a->http, &o, &e)) {
 			log_error("msg=\"cannot start\" err=\"%s\"", e.msg);
-			return 1;
+			rc = 1;
+			goto out;
 		}
 		log_info("msg=listening addr=%s:%d threads=%d", host, http_server_port(a->http),
 		         o.threads);
 	}
+	if (a->bot && (a->roles & APP_ROLE_BOT)) {
+		if (bot_start(a->bot, &e)) {
+			log_error("msg=\"cannot start the bot\" err=\"%s\"", e.msg);
+			rc = 1;
+			goto out;
+		}
+	}
 	log_info("msg=started version=%s", HERALD_VERSION);
 	sigwait(&set, &sig);
 	log_info("msg=stopping signal=%s", sig == SIGTERM ? "TERM" : "INT");
-	if (a->http) {
+	if (a->http)
 		http_server_drain(a->http, app_int(a, SET_SHUTDOWN_TIMEOUT) * 1000);
+out:
+	if (a->bot)
+		bot_stop(a->bot);
+	if (a->http) {
 		http_server_free(a->http);
 		a->http = NULL;
 	}
-	log_info("msg=stopped");
-	return 0;
+	bot_free(a->bot);
+	a->bot = NULL;
+	if (rc == 0)
+		log_info("msg=stopped");
+	return rc;
 }
 
 /* The commands that need the settings, the store and kv. */
@@ -252,6 +276,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "herald: unknown command \"%s\" (see herald --help)\n", argv[1]);
 		return 2;
 	}
+	/* libraries with process-wide state, before any thread starts */
+	hc_global_init();
+	i18n_init();
 	if (app_configure(&a, config, &e)) {
 		fprintf(stderr, "herald: %s\n", e.msg);
 		return 2;

@@ -15,13 +15,17 @@
 #include <strings.h>
 
 #include "app.h"
+#include "bot/bot.h"
+#include "channels/channels.h"
 #include "http/metrics.h"
 #include "http/server.h"
 #include "kv/kv.h"
+#include "lib/crypto.h"
 #include "lib/embed.h"
 #include "lib/mem.h"
 #include "lib/tz.h"
 #include "store/store.h"
+#include "tg/tg.h"
 #include "users/users.h"
 
 #define SESSION_COOKIE "herald_session"
@@ -127,9 +131,10 @@ int api_guard(struct http_req *r)
 
 static json_t *user_json(const struct user *u)
 {
-	return json_pack("{s:I, s:I, s:s, s:s, s:s, s:I}", "id", (json_int_t)u->id, "telegram_id",
-	                 (json_int_t)u->telegram_id, "name", u->name, "language", u->language,
-	                 "time_zone", u->time_zone, "created_at", (json_int_t)u->created_at);
+	return json_pack("{s:I, s:I, s:s, s:s, s:s, s:s, s:I}", "id", (json_int_t)u->id,
+	                 "telegram_id", (json_int_t)u->telegram_id, "name", u->name, "language",
+	                 u->language, "time_zone", u->time_zone, "plan", u->plan, "created_at",
+	                 (json_int_t)u->created_at);
 }
 
 static int get_healthz(struct http_req *r)
@@ -301,6 +306,320 @@ static int delete_session(struct http_req *r)
 	return http_reply(r, 204, "application/json", "", 0);
 }
 
+/* What a person should do about a channel's health. */
+static const char *status_detail(enum ch_status s)
+{
+	switch (s) {
+	case CH_OK:
+		return "the bot has every right it needs";
+	case CH_MISSING_RIGHTS:
+		return "the bot lacks some administrator rights (missing_rights); grant them in "
+		       "the channel's settings: Administrators, the bot, then enable each";
+	case CH_BOT_NOT_ADMIN:
+		return "the bot is not an administrator of the channel; add it in the channel's "
+		       "settings: Administrators, Add Admin";
+	case CH_BOT_REMOVED:
+		return "the bot is not in the channel (it was removed, or never added)";
+	case CH_USER_NOT_ADMIN:
+		return "you are neither the creator nor an administrator of this channel";
+	case CH_NOT_CHANNEL:
+		return "this chat is not a channel";
+	case CH_NOT_FOUND:
+		return "no channel with this username or id";
+	case CH_UNREACHABLE:
+		return "Telegram could not be asked; try again later";
+	}
+	return "";
+}
+
+static json_t *rights_json(unsigned bits)
+{
+	json_t *a = json_array();
+
+	for (unsigned b = 1; b <= CH_RIGHTS_NEEDED; b <<= 1)
+		if (bits & b)
+			json_array_append_new(a, json_string(channels_right_name(b)));
+	return a;
+}
+
+static json_t *channel_json(const struct channel *c)
+{
+	return json_pack("{s:I, s:I, s:s, s:s, s:s, s:o, s:s, s:I, s:I}", "id", (json_int_t)c->id,
+	                 "chat_id", (json_int_t)c->chat_id, "title", c->title, "username",
+	                 c->username, "status", channels_status_name(c->status), "missing_rights",
+	                 rights_json(c->missing), "detail", status_detail(c->status), "checked_at",
+	                 (json_int_t)c->checked_at, "created_at", (json_int_t)c->created_at);
+}
+
+/* The {id} of the path as a positive integer; answers 404 otherwise. */
+static int path_id(struct http_req *r, int64_t *id)
+{
+	if (str_to_i64(router_param(&r->match, "id"), 1, INT64_MAX, id)) {
+		http_problem(r, 404, "not-found", "Not Found", NULL, "no such channel");
+		return -ERR_NOT_FOUND;
+	}
+	return 0;
+}
+
+static int telegram_unavailable(struct http_req *r, const char *why)
+{
+	http_header(r, MHD_HTTP_HEADER_RETRY_AFTER, "5");
+	return http_problem(r, 503, "telegram-unavailable", "Service Unavailable", NULL,
+	                    "Telegram could not be asked: %s", why);
+}
+
+static int list_channels(struct http_req *r)
+{
+	struct app *a = app_of(r);
+	const struct auth *au = r->auth;
+	struct channel *chs = NULL;
+	int64_t used = 0, limit = 0;
+	struct err e = {0};
+	json_t *list;
+	size_t n = 0;
+	int rc;
+
+	rc = channels_list(a->store, au->user.id, &chs, &n, &e);
+	if (!rc)
+		rc = channels_quota(a->store, au->user.id, &used, &limit, &e);
+	if (rc) {
+		free(chs);
+		return http_reply_err(r, rc, &e);
+	}
+	list = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(list, channel_json(&chs[i]));
+	free(chs);
+	return http_reply_json(r, 200,
+	                       json_pack("{s:o, s:{s:I, s:I, s:s}}", "channels", list, "quota",
+	                                 "used", (json_int_t)used, "limit", (json_int_t)limit,
+	                                 "plan", au->user.plan));
+}
+
+/* Read {"username": "@name"} or {"chat_id": N} from the body. */
+static int channel_ref(struct http_req *r, json_t *body, int64_t *chat, const char **username)
+{
+	json_t *u = json_object_get(body, "username"), *c = json_object_get(body, "chat_id");
+	const char *key;
+	json_t *v;
+
+	json_object_foreach(body, key, v)
+	{
+		if (strcmp(key, "username") != 0 && strcmp(key, "chat_id") != 0)
+			return http_problem(r, 422, "invalid-field", "Unprocessable Content",
+			                    json_pack("{s:s}", "field", key),
+			                    "%s: not a field of a channel to connect", key);
+	}
+	if (!u == !c)
+		return http_problem(r, 422, "invalid", "Unprocessable Content", NULL,
+		                    "give exactly one of username (\"@name\") and chat_id");
+	if (u) {
+		const char *s = json_string_value(u);
+		size_t n;
+
+		if (s && s[0] == '@')
+			s++;
+		n = s ? strlen(s) : 0;
+		for (size_t i = 0; s && i < n; i++)
+			if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+			      (s[i] >= '0' && s[i] <= '9') || s[i] == '_'))
+				n = 0;
+		if (n < 4 || n > 32)
+			return http_problem(r, 422, "invalid-field", "Unprocessable Content",
+			                    json_pack("{s:s}", "field", "username"),
+			                    "username: 4 to 32 letters, digits or underscores, "
+			                    "optionally after @");
+		*username = s;
+		return 0;
+	}
+	if (!json_is_integer(c) || json_integer_value(c) >= 0)
+		return http_problem(r, 422, "invalid-field", "Unprocessable Content",
+		                    json_pack("{s:s}", "field", "chat_id"),
+		                    "chat_id: a channel's id, a negative integer such as "
+		                    "-1001234567890");
+	*chat = json_integer_value(c);
+	return 0;
+}
+
+static int check_failed(struct http_req *r, const struct ch_check *chk, const struct err *e)
+{
+	if (chk->status == CH_UNREACHABLE)
+		return telegram_unavailable(
+		    r, strncmp(e->msg, "telegram: ", 10) == 0 ? e->msg + 10 : "no answer");
+	return http_problem(r, 422, "channel-check-failed", "Unprocessable Content",
+	                    json_pack("{s:s, s:o}", "status", channels_status_name(chk->status),
+	                              "missing_rights", rights_json(chk->missing)),
+	                    "%s", status_detail(chk->status));
+}
+
+static int post_channel(struct http_req *r)
+{
+	struct app *a = app_of(r);
+	const struct auth *au = r->auth;
+	const char *username = NULL;
+	struct ch_check chk;
+	struct channel ch;
+	struct err e = {0};
+	int64_t chat = 0;
+	char loc[64];
+	json_t *body;
+	int rc;
+
+	if (http_req_json(r, &body))
+		return 0;
+	if (!json_is_object(body)) {
+		json_decref(body);
+		return http_problem(r, 422, "invalid", "Unprocessable Content", NULL,
+		                    "the body must be a JSON object");
+	}
+	rc = channel_ref(r, body, &chat, &username);
+	if (rc || r->responded) {
+		json_decref(body);
+		return rc;
+	}
+	if (!a->tg) {
+		json_decref(body);
+		return http_problem(r, 503, "bot-not-configured", "Service Unavailable", NULL,
+		                    "HERALD_BOT_TOKEN is not set, so channels cannot be checked");
+	}
+	rc = channels_check(a->tg, chat, username, au->user.telegram_id, &chk, &e);
+	json_decref(body);
+	if (rc)
+		return http_reply_err(r, rc, &e);
+	if (chk.status != CH_OK)
+		return check_failed(r, &chk, &e);
+	rc = channels_connect(a->store, au->user.id, &chk, &ch, &e);
+	if (rc == -ERR_TOO_BIG)
+		return http_problem(r, 403, "plan-limit", "Forbidden",
+		                    json_pack("{s:s}", "plan", au->user.plan),
+		                    "%s; remove a "
+		                    "channel or choose a larger plan",
+		                    e.msg);
+	if (rc)
+		return http_reply_err(r, rc, &e);
+	snprintf(loc, sizeof(loc), "/api/v1/channels/%lld", (long long)ch.id);
+	http_header(r, MHD_HTTP_HEADER_LOCATION, loc);
+	return http_reply_json(r, 201, channel_json(&ch));
+}
+
+static int get_channel(struct http_req *r)
+{
+	struct app *a = app_of(r);
+	const struct auth *au = r->auth;
+	struct channel ch;
+	struct err e = {0};
+	int64_t id;
+	int rc;
+
+	if (path_id(r, &id))
+		return 0;
+	rc = channels_get(a->store, au->user.id, id, &ch, &e);
+	if (!rc && ch.removed)
+		rc = err_set(&e, ERR_NOT_FOUND, "no such channel");
+	if (rc)
+		return http_reply_err(r, rc, &e);
+	return http_reply_json(r, 200, channel_json(&ch));
+}
+
+static int delete_channel(struct http_req *r)
+{
+	struct app *a = app_of(r);
+	const struct auth *au = r->auth;
+	struct err e = {0};
+	int64_t id;
+	int rc;
+
+	if (path_id(r, &id))
+		return 0;
+	rc = channels_remove(a->store, au->user.id, id, &e);
+	if (rc)
+		return http_reply_err(r, rc, &e);
+	return http_reply(r, 204, "application/json", "", 0);
+}
+
+static int check_channel(struct http_req *r)
+{
+	struct app *a = app_of(r);
+	const struct auth *au = r->auth;
+	struct channel ch;
+	struct err e = {0};
+	int64_t id;
+	int rc;
+
+	if (path_id(r, &id))
+		return 0;
+	rc = channels_get(a->store, au->user.id, id, &ch, &e);
+	if (!rc && ch.removed)
+		rc = err_set(&e, ERR_NOT_FOUND, "no such channel");
+	if (rc)
+		return http_reply_err(r, rc, &e);
+	if (!a->tg)
+		return http_problem(r, 503, "bot-not-configured", "Service Unavailable", NULL,
+		                    "HERALD_BOT_TOKEN is not set, so channels cannot be checked");
+	rc = channels_refresh(a->store, a->tg, au->user.telegram_id, &ch, &e);
+	if (rc == -ERR_UNAVAILABLE && strncmp(e.msg, "telegram: ", 10) == 0)
+		return telegram_unavailable(r, e.msg + 10);
+	if (rc)
+		return http_reply_err(r, rc, &e);
+	return http_reply_json(r, 200, channel_json(&ch));
+}
+
+/* A one-time link from the bot's /login: open a session and go to the dashboard. */
+static int get_login(struct http_req *r)
+{
+	struct app *a = app_of(r);
+	const char *token = http_req_query(r, "token");
+	char session[USERS_TOKEN_SIZE];
+	long long ttl = app_int(a, SET_SESSION_TTL);
+	int64_t expires_at;
+	struct user u;
+	struct err e = {0};
+	size_t n = token ? strlen(token) : 0;
+	int rc;
+
+	if (n == 0 || n > TOKEN_MAX)
+		return http_problem(r, 400, "invalid", "Bad Request", NULL,
+		                    "the login link has no valid token; send /login to the bot");
+	rc = users_login_consume(a->store, token, n, &u, &e);
+	if (rc == -ERR_NOT_FOUND)
+		return http_problem(r, 410, "login-link-invalid", "Gone", NULL,
+		                    "this login link is unknown, used or expired; send /login to "
+		                    "the bot for a new one");
+	if (!rc)
+		rc = users_session_create(a->store, u.id, ttl * 1000, session, &expires_at, &e);
+	if (rc)
+		return http_reply_err(r, rc, &e);
+	session_cookie(r, session, ttl);
+	http_header(r, MHD_HTTP_HEADER_LOCATION, "/api/v1/me");
+	return http_reply_json(
+	    r, 303,
+	    json_pack("{s:I, s:o}", "expires_at", (json_int_t)expires_at, "user", user_json(&u)));
+}
+
+/* Updates from Telegram in webhook mode: verified, recorded, answered 200. */
+static int post_hook_telegram(struct http_req *r)
+{
+	struct app *a = app_of(r);
+	const char *got = http_req_header(r, "X-Telegram-Bot-Api-Secret-Token");
+	char secret[APP_SECRET_MAX];
+	struct err e = {0};
+	int rc;
+
+	if (!a->bot)
+		return http_problem(r, 503, "bot-not-configured", "Service Unavailable", NULL,
+		                    "HERALD_BOT_TOKEN is not set");
+	app_webhook_secret(a, secret);
+	if (!got || !crypto_eq(got, strlen(got), secret, strlen(secret)))
+		return http_problem(r, 401, "invalid-credentials", "Unauthorized", NULL,
+		                    "X-Telegram-Bot-Api-Secret-Token is missing or wrong");
+	rc = bot_accept(a->bot, r->body.p, r->body.len, &e);
+	if (rc == -ERR_INVALID)
+		return http_problem(r, 400, "invalid-update", "Bad Request", NULL, "%s", e.msg);
+	if (rc)
+		return http_reply_err(r, rc, &e);
+	return http_reply(r, 200, "application/json", "", 0);
+}
+
 const struct route api_routes[] = {
     {"GET", "/healthz", get_healthz, 0, "The process is alive"},
     {"GET", "/readyz", get_readyz, 0, "The store and kv are reachable"},
@@ -313,5 +632,18 @@ const struct route api_routes[] = {
      "Open a dashboard session (cookie) with an API key"},
     {"DELETE", "/api/v1/session", delete_session, ROUTE_AUTH | ROUTE_STORE,
      "Close the current dashboard session"},
+    {"POST", "/hooks/telegram", post_hook_telegram, ROUTE_STORE,
+     "Telegram updates in webhook mode (secret token checked)"},
+    {"GET", "/login", get_login, ROUTE_STORE,
+     "Use a one-time login link from the bot: opens a session"},
+    {"GET", "/api/v1/channels", list_channels, ROUTE_AUTH | ROUTE_STORE,
+     "The signed-in user's channels, with health and the plan's quota"},
+    {"POST", "/api/v1/channels", post_channel, ROUTE_AUTH | ROUTE_STORE,
+     "Connect a channel after checking the bot's and the user's rights"},
+    {"GET", "/api/v1/channels/{id}", get_channel, ROUTE_AUTH | ROUTE_STORE, "One channel"},
+    {"DELETE", "/api/v1/channels/{id}", delete_channel, ROUTE_AUTH | ROUTE_STORE,
+     "Remove a channel (its history is kept)"},
+    {"POST", "/api/v1/channels/{id}/check", check_channel, ROUTE_AUTH | ROUTE_STORE,
+     "Check a channel's rights again and record its health"},
 };
 const size_t api_nroutes = ARRAY_SIZE(api_routes);

@@ -82,6 +82,8 @@ const struct metrics *http_server_metrics(const struct http_server *s);
 
 /* A request header (case-insensitive name), or NULL. */
 const char *http_req_header(const struct http_req *r, const char *name);
+/* A query string argument's value (decoded), or NULL. */
+const char *http_req_query(const struct http_req *r, const char *name);
 /* A cookie's value, or NULL. */
 const char *http_req_cookie(const struct http_req *r, const char *name);
 

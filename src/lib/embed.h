@@ -1,6 +1,7 @@
 /*
  * embed: files compiled into the binary by cmake/embed.cmake (migrations,
- * the OpenAPI document). Each generated table ends with a zeroed entry.
+ * the OpenAPI document, the message catalogs). Each generated table ends
+ * with a zeroed entry.
  */
 #ifndef HERALD_EMBED_H
 #define HERALD_EMBED_H
@@ -15,5 +16,7 @@ struct embed_file {
 
 extern const struct embed_file embed_migrations[];
 extern const struct embed_file embed_openapi[];
+/* Compiled gettext catalogs, one per po/<lang>.po: "en.mo", "ru.mo", ... */
+extern const struct embed_file embed_catalogs[];
 
 #endif

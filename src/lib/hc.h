@@ -38,8 +38,8 @@ struct hc_req {
 };
 
 struct hc_resp {
-	long status;       /* HTTP status; 0 when no response arrived */
-	struct buf body;   /* initialised by hc_do; release with hc_resp_release */
+	long status;     /* HTTP status; 0 when no response arrived */
+	struct buf body; /* initialised by hc_do; release with hc_resp_release */
 	char content_type[128];
 	char retry_after[32]; /* the Retry-After header, "" when absent */
 };

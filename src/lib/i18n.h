@@ -14,6 +14,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "lib/err.h"
+
 #define I18N_DEFAULT "en"
 
 /* Load the embedded catalogs; once per process before threads start. Aborts
@@ -34,6 +36,21 @@ const char *i18n_get(const char *lang, const char *msgid);
 const char *i18n_nget(const char *lang, const char *msgid, const char *plural, unsigned long n);
 /* The index of the plural form for n in lang's catalog (0 for English singular). */
 unsigned i18n_plural_index(const char *lang, unsigned long n);
+
+/*
+ * For tests and fuzzing: the catalog parser and the plural evaluator on
+ * their own, over bytes the caller owns (nothing is kept or allocated).
+ */
+/* 0 when mo is a well-formed catalog (as i18n_init would accept it),
+ * -ERR_INVALID otherwise. */
+int i18n_catalog_check(const void *mo, size_t len) WUR;
+/* i18n_nget (i18n_get when plural is NULL) against the catalog mo: a pointer
+ * into mo, or msgid/plural when untranslated; NULL when mo is malformed. */
+const char *i18n_catalog_nget(const void *mo, size_t len, const char *msgid, const char *plural,
+                              unsigned long n);
+/* Compile a Plural-Forms expression (expr[0..len), e.g. "n%10==1 ? 0 : 1")
+ * and evaluate it for n into *out, unclamped: 0 or -ERR_INVALID. */
+int i18n_plural_eval(const char *expr, size_t len, unsigned long n, unsigned long *out) WUR;
 
 /* Mark text for translation: _(lang, "Hello") translates now; N_("Hello")
  * only marks it (translated later with i18n_get). xgettext keywords:
