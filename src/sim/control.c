@@ -600,9 +600,13 @@ static json_t *channel_view(struct sim *s, struct sim_chat *ch)
 
 	for (size_t i = 0; i < ch->nmembers; i++)
 		json_array_append_new(members, sim_member_json(s, ch, ch->members[i].user_id));
-	return json_pack("{s:o, s:s?, s:I, s:o, s:o}", "chat", sim_chat_json(s, ch), "description",
-	                 ch->description, "member_count", (json_int_t)ch->member_count, "members",
-	                 members, "bot", sim_bot_member_json(s, ch));
+	json_t *o = json_pack("{s:o, s:I, s:o, s:o}", "chat", sim_chat_json(s, ch), "member_count",
+	                      (json_int_t)ch->member_count, "members", members, "bot",
+	                      sim_bot_member_json(s, ch));
+
+	if (ch->description)
+		json_object_set_new(o, "description", json_string(ch->description));
+	return o;
 }
 
 static bool valid_username(const char *u)

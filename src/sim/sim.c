@@ -78,7 +78,9 @@ int sim_start(struct sim **out, const struct sim_opts *o, struct err *e)
 	ho.max_connections = 1000;
 	ho.max_body = SIM_MAX_BODY;
 	ho.max_headers = 100;
-	ho.timeout_s = 900;
+	/* libmicrohttpd may close a connection whose handler ran longer than
+	 * this: more than any request is held (getUpdates: 600 s at most) */
+	ho.timeout_s = 700;
 	ho.json_max_depth = SIM_JSON_DEPTH;
 	ho.routes = ow->routes;
 	ho.nroutes = nroutes;

@@ -120,8 +120,9 @@ def sim(sim_proc):
 class Receiver:
     """A webhook endpoint: records each POST and answers from a script of statuses."""
 
-    def __init__(self, statuses=()):
+    def __init__(self, statuses=(), files=None):
         self.got = []
+        self.files = files or {}
         self.statuses = list(statuses)
         self.lock = threading.Lock()
         outer = self
@@ -136,6 +137,13 @@ class Receiver:
                 self.send_response(status)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
+
+            def do_GET(self):  # a file to send by URL
+                body = outer.files.get(self.path)
+                self.send_response(200 if body else 404)
+                self.send_header("Content-Length", str(len(body or b"")))
+                self.end_headers()
+                self.wfile.write(body or b"")
 
             def log_message(self, *a):
                 pass
@@ -316,6 +324,19 @@ def test_photo_upload_and_file_id_reuse(sim):
     assert [m["media"]["type"] for m in seen] == ["photo", "photo", "document"]
 
 
+def test_photo_by_url(sim):
+    u = sim.started_user()
+    image = png(5, 4)
+    rx = Receiver(files={"/img.png": image})
+    try:
+        m = sim.ok("sendPhoto", chat_id=u["id"], photo=f"http://127.0.0.1:{rx.port}/img.png")
+        assert m["photo"][-1]["file_size"] == len(image) and m["photo"][-1]["width"] == 5
+        sim.err("sendPhoto", 400, "Bad Request: failed to get HTTP URL content",
+                chat_id=u["id"], photo=f"http://127.0.0.1:{rx.port}/missing.png")
+    finally:
+        rx.close()
+
+
 def test_media_group_with_attach(sim):
     u = sim.started_user()
     media = [{"type": "photo", "media": "attach://a", "caption": "first"},
@@ -432,6 +453,17 @@ def test_flood_control_per_channel(sim):
     assert status == 429 and body["parameters"]["retry_after"] >= 2
 
 
+def test_flood_control_for_the_whole_bot(sim):
+    sim.ctl("/rate_limits", {"enabled": True})
+    users = [sim.started_user() for _ in range(7)]
+    codes = []
+    for u in users:
+        for i in range(5):  # within each chat's burst, so only the bot's 30/s can refuse
+            codes.append(sim.bot("sendMessage", json={"chat_id": u["id"], "text": "x"})[0])
+    assert codes[:30] == [200] * 30 and codes[30] == 429
+    assert sim.stats()["violations"] >= 1
+
+
 def test_injected_failures(sim):
     u = sim.started_user()
     v = sim.started_user()
@@ -490,9 +522,14 @@ def test_channel_rights_and_my_chat_member(sim):
     post = sim.ok("sendMessage", chat_id="@news_chan", text="hello channel")
     assert post["sender_chat"]["id"] == ch["id"] and "from" not in post
     assert sim.ok("getChatMemberCount", chat_id=ch["id"]) == 1234
+    helper = sim.user(first_name="OtherBot", is_bot=True)
+    sim.ctl(f"/channels/{ch['id']}/members", {"user_id": helper["id"], "status": "administrator",
+                                              "rights": {"can_post_messages": True}})
     admins = sim.ok("getChatAdministrators", chat_id=ch["id"])
     assert {a["user"]["id"]: a["status"] for a in admins} == {owner["id"]: "creator",
                                                                BOT_ID: "administrator"}
+    admins = sim.ok("getChatAdministrators", chat_id=ch["id"], return_bots=True)
+    assert helper["id"] in [a["user"]["id"] for a in admins]
     assert sim.ok("getChatMember", chat_id=ch["id"], user_id=BOT_ID)["can_post_messages"]
     # a user's post reaches the bot as channel_post; forwarding it gives forward_origin
     fan = sim.started_user()
