@@ -266,7 +266,7 @@ static void finish_msg(struct sim_call *c, json_t *m, json_t *reply, json_t *mar
 	if (reply)
 		json_object_set_new(m, "reply_to_message", reply);
 	if (markup)
-		json_object_set(m, "reply_markup", markup);
+		json_object_set_new(m, "reply_markup", json_deep_copy(markup));
 	if (prm_bool(c, "protect_content", &protect) == 0 && protect)
 		json_object_set_new(m, "has_protected_content", json_true());
 }
@@ -485,7 +485,7 @@ static void m_send_message(struct sim_call *c)
 	m = new_msg(c, ch);
 	json_object_set_new(m, "text", json_string(text));
 	if (json_is_array(ents))
-		json_object_set(m, "entities", ents);
+		json_object_set_new(m, "entities", json_deep_copy(ents));
 	finish_msg(c, m, reply, markup);
 	c->result = json_deep_copy(store(c, ch, m)->m);
 }
@@ -538,12 +538,13 @@ static void apply_edit(struct sim_call *c, struct sim_chat *ch, struct sim_msg *
 		json_object_set_new(sm->m, field, json_string(value));
 		json_object_del(sm->m, field[0] == 't' ? "entities" : "caption_entities");
 		if (json_is_array(ents))
-			json_object_set(sm->m, field[0] == 't' ? "entities" : "caption_entities",
-			                ents);
+			json_object_set_new(sm->m,
+			                    field[0] == 't' ? "entities" : "caption_entities",
+			                    json_deep_copy(ents));
 		snprintf(sm->parse_mode, sizeof(sm->parse_mode), "%s", pm ? pm : "");
 	}
 	if (markup)
-		json_object_set(sm->m, "reply_markup", markup);
+		json_object_set_new(sm->m, "reply_markup", json_deep_copy(markup));
 	else
 		json_object_del(sm->m, "reply_markup");
 	json_object_set_new(sm->m, "edit_date", json_integer(sim_now_s()));
@@ -930,7 +931,7 @@ static void send_media(struct sim_call *c, const char *kind)
 		json_object_set_new(m, "caption", json_string(caption));
 		ents = prm_json(c, "caption_entities", &bad);
 		if (json_is_array(ents))
-			json_object_set(m, "caption_entities", ents);
+			json_object_set_new(m, "caption_entities", json_deep_copy(ents));
 	}
 	finish_msg(c, m, reply, markup);
 	c->result = json_deep_copy(store(c, ch, m)->m);
@@ -1175,7 +1176,8 @@ static void m_send_invoice(struct sim_call *c)
 	                              "total_amount", total));
 	finish_msg(c, m, reply, markup);
 	sm = store(c, ch, m);
-	sm->priv = json_pack("{s:s, s:O}", "invoice_payload", payload, "invoice_prices", prices);
+	sm->priv = json_pack("{s:s, s:o}", "invoice_payload", payload, "invoice_prices",
+	                     json_deep_copy(prices));
 	c->result = json_deep_copy(sm->m);
 }
 

@@ -304,7 +304,7 @@ static json_t *user_says(struct sim *s, struct sim_user *u, json_t *m)
 	json_object_set_new(m, "from", sim_user_json(u));
 	sm = sim_msg_add(s, ch, m, false);
 	uid = sim_update_push(s, "message", json_deep_copy(sm->m));
-	return json_pack("{s:O, s:o}", "message", sm->m, "update_id",
+	return json_pack("{s:o, s:o}", "message", json_deep_copy(sm->m), "update_id",
 	                 uid ? json_integer(uid) : json_null());
 }
 
@@ -332,7 +332,7 @@ static int c_user_message(struct http_req *r)
 	m = json_pack("{s:s}", "text", text);
 	ents = json_object_get(b, "entities");
 	if (json_is_array(ents))
-		json_object_set(m, "entities", ents);
+		json_object_set_new(m, "entities", json_deep_copy(ents));
 	else if ((ents = command_entities(text)))
 		json_object_set_new(m, "entities", ents);
 	if (get_i64(b, "reply_to_message_id", &reply_to) == 0) {
@@ -444,8 +444,8 @@ static int c_user_callback(struct http_req *r)
 	cq->message_id = mid;
 	cq->data = xstrdup(data);
 	snprintf(inst, sizeof(inst), "%lld", (long long)(ch->id ^ s->bot_id));
-	q = json_pack("{s:s, s:o, s:O, s:s, s:s}", "id", cq->id, "from", sim_user_json(u),
-	              "message", sm->m, "chat_instance", inst, "data", data);
+	q = json_pack("{s:s, s:o, s:o, s:s, s:s}", "id", cq->id, "from", sim_user_json(u),
+	              "message", json_deep_copy(sm->m), "chat_instance", inst, "data", data);
 	uid = sim_update_push(s, "callback_query", q);
 	o = json_pack("{s:s, s:s, s:o}", "callback_query_id", cq->id, "data", data, "update_id",
 	              uid ? json_integer(uid) : json_null());
@@ -951,14 +951,14 @@ static int c_channel_post(struct http_req *r)
 		json_object_set_new(m, "text", json_string(text));
 		ents = json_object_get(b, "entities");
 		if (json_is_array(ents))
-			json_object_set(m, "entities", ents);
+			json_object_set_new(m, "entities", json_deep_copy(ents));
 	}
 	if (sig)
 		json_object_set_new(m, "author_signature", json_string(sig));
 	sm = sim_msg_add(s, ch, m, false);
 	if (ch->bot_status == SIM_ADMIN)
 		uid = sim_update_push(s, "channel_post", json_deep_copy(sm->m));
-	o = json_pack("{s:O, s:o}", "message", sm->m, "update_id",
+	o = json_pack("{s:o, s:o}", "message", json_deep_copy(sm->m), "update_id",
 	              uid ? json_integer(uid) : json_null());
 	rc = 0;
 out:
@@ -1052,7 +1052,7 @@ static int c_updates_inject(struct http_req *r)
 	v = json_deep_copy(json_object_get(b, type));
 	id = sim_update_push(s, type, v);
 	if (id) {
-		json_object_update(s->updates[s->nupdates - 1].u, b);
+		json_object_update_new(s->updates[s->nupdates - 1].u, json_deep_copy(b));
 		json_object_set_new(s->updates[s->nupdates - 1].u, "update_id", json_integer(id));
 	}
 	o = json_pack("{s:o}", "update_id", id ? json_integer(id) : json_null());
@@ -1090,10 +1090,11 @@ static int c_payments(struct http_req *r)
 	for (size_t i = 0; i < s->npcqs; i++) {
 		const struct sim_pcq *q = &s->pcqs[i];
 
-		json_array_append_new(qs, json_pack("{s:s, s:I, s:O?, s:b, s:b, s:s?}", "id", q->id,
+		json_array_append_new(qs, json_pack("{s:s, s:I, s:o?, s:b, s:b, s:s?}", "id", q->id,
 		                                    "user_id", (json_int_t)q->user_id, "query",
-		                                    q->q, "answered", q->answered, "ok", q->ok,
-		                                    "error_message", q->error_message));
+		                                    q->q ? json_deep_copy(q->q) : NULL, "answered",
+		                                    q->answered, "ok", q->ok, "error_message",
+		                                    q->error_message));
 	}
 	for (size_t i = 0; i < s->npayments; i++) {
 		const struct sim_payment *p = &s->payments[i];
