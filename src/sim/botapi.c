@@ -99,7 +99,8 @@ static bool is_admin_with(const struct sim_chat *ch, const char *right)
 	return ch->bot_status == SIM_ADMIN && sim_right(ch->bot_rights, right);
 }
 
-/* message_id of the call; -1 with c failed when absent or malformed. */
+/* message_id of the call (0 for one that cannot exist); -1 with c failed
+ * when absent or malformed. */
 static int64_t message_id(struct sim_call *c, const char *param)
 {
 	int64_t id;
@@ -108,7 +109,7 @@ static int64_t message_id(struct sim_call *c, const char *param)
 		sim_fail(c, 400, "Bad Request: message identifier is not specified");
 		return -1;
 	}
-	return id;
+	return id < 1 ? 0 : id;
 }
 
 /* Check a text or caption; 0, or -1 with c failed. */
@@ -380,7 +381,8 @@ static void m_set_webhook(struct sim_call *c)
 		bool had = s->wh.url != NULL;
 
 		free(s->wh.url);
-		s->wh.url = NULL;
+		free(s->wh.secret);
+		s->wh.url = s->wh.secret = NULL;
 		if (prm_bool(c, "drop_pending_updates", &drop) == 0 && drop)
 			sim_updates_drop(s, s->nupdates);
 		c->result = json_true();
@@ -452,7 +454,8 @@ static void m_delete_webhook(struct sim_call *c)
 		return;
 	}
 	free(s->wh.url);
-	s->wh.url = NULL;
+	free(s->wh.secret);
+	s->wh.url = s->wh.secret = NULL;
 	if (drop)
 		sim_updates_drop(s, s->nupdates);
 	s->wh.attempt = 0;
@@ -535,7 +538,10 @@ static void apply_edit(struct sim_call *c, struct sim_chat *ch, struct sim_msg *
 	const char *pm = prm_str(c, "parse_mode");
 
 	if (field[0]) {
-		json_object_set_new(sm->m, field, json_string(value));
+		if (*value || field[0] == 't')
+			json_object_set_new(sm->m, field, json_string(value));
+		else
+			json_object_del(sm->m, field); /* a caption removed */
 		json_object_del(sm->m, field[0] == 't' ? "entities" : "caption_entities");
 		if (json_is_array(ents))
 			json_object_set_new(sm->m,
