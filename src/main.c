@@ -18,6 +18,7 @@
 #include "lib/log.h"
 #include "lib/mem.h"
 #include "lib/str.h"
+#include "sim/sim.h"
 #include "store/store.h"
 #include "users/users.h"
 
@@ -267,6 +268,8 @@ int main(int argc, char **argv)
 		printf("herald %s\n", HERALD_VERSION);
 		return 0;
 	}
+	if (strcmp(argv[1], "sim") == 0)
+		return sim_main(argc - 1, argv + 1);
 	if (strcmp(argv[1], "help") == 0) {
 		usage(stdout);
 		return 0;
