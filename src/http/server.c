@@ -414,7 +414,11 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	dur_us = clock_mono_us() - r->start_us;
 	metrics_observe(s->metrics, r->matched ? r->match.index : s->o.nroutes, r->status, dur_us);
 	if (log_threshold >= LOG_INFO) {
-		log_path(r->path, path, sizeof(path));
+		char redacted[sizeof(r->path)];
+
+		/* the simulator serves /bot<token>/...: never log a token */
+		log_redact_url(r->path, redacted, sizeof(redacted));
+		log_path(redacted, path, sizeof(path));
 		log_write(LOG_INFO,
 		          "msg=request id=%s method=%s path=\"%s\" route=\"%s\" status=%d "
 		          "bytes=%zu dur_ms=%.3f%s",
