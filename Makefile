@@ -13,11 +13,12 @@ build: bootstrap
 	cmake --preset dev >/dev/null
 	cmake --build --preset dev -j $(JOBS)
 
-# Build the optimised binary and serve on 127.0.0.1:8080 (HERALD_* settings apply).
+# Build the optimised binary and start the demo: Herald on 127.0.0.1:8080 and
+# the Telegram simulator with its web chat on http://127.0.0.1:8081/.
 run: bootstrap
 	cmake --preset release >/dev/null
 	cmake --build --preset release -j $(JOBS) --target herald
-	./build/release/herald run
+	./build/release/herald demo
 
 # The whole suite in the AddressSanitizer + UndefinedBehaviorSanitizer build.
 test: bootstrap

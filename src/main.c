@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "app.h"
 #include "bot/bot.h"
@@ -14,32 +15,39 @@
 #include "http/server.h"
 #include "kv/kv.h"
 #include "lib/hc.h"
+#include "lib/json.h"
 #include "lib/i18n.h"
 #include "lib/log.h"
 #include "lib/mem.h"
 #include "lib/str.h"
+#include "sim/sim.h"
 #include "store/store.h"
 #include "users/users.h"
 
 static void usage(FILE *out)
 {
-	fputs("usage: herald [--config FILE] COMMAND [ARGS]\n"
-	      "\n"
-	      "Herald: analytics, scheduling, alerts and paid plans for Telegram channels.\n"
-	      "\n"
-	      "commands:\n"
-	      "  run                                  serve (the roles in HERALD_ROLES)\n"
-	      "  migrate                              apply database migrations and exit\n"
-	      "  version                              print the version\n"
-	      "  user add --telegram-id N [--name S]  add a user\n"
-	      "  apikey create --telegram-id N        create an API key (printed once)\n"
-	      "\n"
-	      "options:\n"
-	      "  --config FILE   read KEY=VALUE settings from FILE (the environment wins)\n"
-	      "  --help          this text\n"
-	      "\n"
-	      "settings (environment variables; defaults shown):\n",
-	      out);
+	fputs(
+	    "usage: herald [--config FILE] COMMAND [ARGS]\n"
+	    "\n"
+	    "Herald: analytics, scheduling, alerts and paid plans for Telegram channels.\n"
+	    "\n"
+	    "commands:\n"
+	    "  run                                  serve (the roles in HERALD_ROLES)\n"
+	    "  demo [--sim-listen HOST:PORT]        Herald with the Telegram simulator and its\n"
+	    "                                       web chat (default 127.0.0.1:8081); no tokens\n"
+	    "  sim [--listen HOST:PORT] [--token T] [--username NAME] [--no-rate-limits]\n"
+	    "                                       the Telegram Bot API simulator alone\n"
+	    "  migrate                              apply database migrations and exit\n"
+	    "  version                              print the version\n"
+	    "  user add --telegram-id N [--name S]  add a user\n"
+	    "  apikey create --telegram-id N        create an API key (printed once)\n"
+	    "\n"
+	    "options:\n"
+	    "  --config FILE   read KEY=VALUE settings from FILE (the environment wins)\n"
+	    "  --help          this text\n"
+	    "\n"
+	    "settings (environment variables; defaults shown):\n",
+	    out);
 	app_help(out);
 }
 
@@ -213,6 +221,131 @@ out:
 	return rc;
 }
 
+/* POST a JSON body to the simulator's control API; *out gets the answer. */
+static int sim_post(const char *base, const char *path, json_t *body, json_t **out, struct err *e)
+{
+	struct hc_req rq = {.content_type = "application/json", .timeout_ms = 5000};
+	struct hc_resp rs;
+	char url[256], *text = json_dumps(body, JSON_COMPACT);
+	int rc;
+
+	json_decref(body);
+	snprintf(url, sizeof(url), "%s%s", base, path);
+	rq.url = url;
+	rq.body = text;
+	rq.body_len = strlen(text);
+	rc = hc_do(&rq, &rs, e);
+	free(text);
+	if (!rc && rs.status != 200)
+		rc = err_set(e, ERR_INTERNAL, "simulator %s answered %ld: %s", path, rs.status,
+		             rs.body.p);
+	if (!rc)
+		rc = json_parse(rs.body.p, rs.body.len, 16, out, e);
+	hc_resp_release(&rs);
+	return rc;
+}
+
+/* The demo's Telegram side: a user and a channel the user created. */
+static int demo_seed(const char *sim, struct err *e)
+{
+	json_t *u = NULL, *c = NULL, *d = NULL;
+	json_int_t uid, cid;
+	int rc;
+
+	rc = sim_post(sim, "/control/users",
+	              json_pack("{s:s, s:s, s:s, s:s}", "first_name", "Demo", "last_name", "User",
+	                        "username", "demo_user", "language_code", "en"),
+	              &u, e);
+	if (rc)
+		goto out;
+	uid = json_integer_value(json_object_get(u, "id"));
+	rc = sim_post(sim, "/control/channels",
+	              json_pack("{s:s, s:s, s:s, s:I, s:i}", "title", "Herald Demo Channel",
+	                        "username", "herald_demo", "description",
+	                        "A channel to try Herald with", "creator_id", uid, "member_count",
+	                        1250),
+	              &c, e);
+	if (rc)
+		goto out;
+	cid = json_integer_value(json_object_get(json_object_get(c, "chat"), "id"));
+	rc = sim_post(sim, "/control/demo",
+	              json_pack("{s:I, s:I}", "user_id", uid, "channel_id", cid), &d, e);
+out:
+	json_decref(u);
+	json_decref(c);
+	json_decref(d);
+	return rc;
+}
+
+/*
+ * herald demo: the simulator on its own port (seeded with a demo user and
+ * channel), and Herald talking to it, on a fresh SQLite file unless
+ * HERALD_DATABASE says otherwise.
+ */
+static int cmd_demo(int argc, char **argv, const char *config)
+{
+	const char *listen = SIM_DEFAULT_LISTEN, *db = getenv("HERALD_DATABASE");
+	struct sim_opts so = {.token = SIM_DEFAULT_TOKEN, .rate_limits = true};
+	struct sim *sim = NULL;
+	char host[64], base[96];
+	struct app a;
+	struct err e = {0};
+	sigset_t set;
+	int rc = 1;
+
+	if (argc == 3 && strcmp(argv[1], "--sim-listen") == 0)
+		listen = argv[2];
+	else if (argc != 1) {
+		fputs("usage: herald demo [--sim-listen HOST:PORT]\n", stderr);
+		return 2;
+	}
+	if (config_parse_listen(listen, host, sizeof(host), &so.port)) {
+		fprintf(stderr, "herald demo: --sim-listen: \"%s\" is not HOST:PORT\n", listen);
+		return 2;
+	}
+	so.host = host;
+	/* every thread, the simulator's too, leaves SIGTERM/SIGINT to sigwait */
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	if (!db || !*db) {
+		/* the simulator starts empty each time, so Herald does too */
+		unlink("herald-demo.db");
+		unlink("herald-demo.db-wal");
+		unlink("herald-demo.db-shm");
+		setenv("HERALD_DATABASE", "herald-demo.db", 1);
+	}
+	if (sim_start(&sim, &so, &e)) {
+		fprintf(stderr, "herald demo: cannot start the simulator: %s\n", e.msg);
+		return 1;
+	}
+	snprintf(base, sizeof(base), "http://%s:%d", host, sim_port(sim));
+	setenv("HERALD_BOT_TOKEN", SIM_DEFAULT_TOKEN, 1);
+	setenv("HERALD_TELEGRAM_API", base, 1);
+	if (app_configure(&a, config, &e)) {
+		fprintf(stderr, "herald: %s\n", e.msg);
+		sim_free(sim);
+		return 2;
+	}
+	if (app_open(&a, 1, &e) || demo_seed(base, &e)) {
+		log_error("msg=\"cannot start the demo\" err=\"%s\"", e.msg);
+		goto out;
+	}
+	printf("Herald demo\n"
+	       "  chat with the bot:  %s/\n"
+	       "  Herald's API:       http://%s/api/v1/openapi.json\n"
+	       "Stop with Ctrl-C.\n",
+	       base, app_str(&a, SET_LISTEN));
+	fflush(stdout);
+	rc = cmd_run(&a, 0, NULL);
+out:
+	app_close(&a);
+	sim_free(sim);
+	return rc;
+}
+
 /* The commands that need the settings, the store and kv. */
 static const struct command {
 	const char *name, *sub; /* "user", "add"; sub NULL for one-word commands */
@@ -266,6 +399,13 @@ int main(int argc, char **argv)
 	if (strcmp(argv[1], "version") == 0) {
 		printf("herald %s\n", HERALD_VERSION);
 		return 0;
+	}
+	if (strcmp(argv[1], "sim") == 0)
+		return sim_main(argc - 1, argv + 1);
+	if (strcmp(argv[1], "demo") == 0) {
+		hc_global_init();
+		i18n_init();
+		return cmd_demo(argc - 1, argv + 1, config);
 	}
 	if (strcmp(argv[1], "help") == 0) {
 		usage(stdout);

@@ -22,6 +22,7 @@
 #include "kv/kv.h"
 #include "lib/crypto.h"
 #include "lib/embed.h"
+#include "lib/i18n.h"
 #include "lib/mem.h"
 #include "lib/tz.h"
 #include "store/store.h"
@@ -199,7 +200,7 @@ static bool name_ok(const char *s)
 
 static bool language_ok(const char *s)
 {
-	return strcmp(s, "en") == 0 || strcmp(s, "ru") == 0 || strcmp(s, "uz") == 0;
+	return i18n_supported(s);
 }
 
 /* The fields PATCH /api/v1/me changes, in the order users_update takes them. */

@@ -414,7 +414,11 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	dur_us = clock_mono_us() - r->start_us;
 	metrics_observe(s->metrics, r->matched ? r->match.index : s->o.nroutes, r->status, dur_us);
 	if (log_threshold >= LOG_INFO) {
-		log_path(r->path, path, sizeof(path));
+		char redacted[sizeof(r->path)];
+
+		/* the simulator serves /bot<token>/...: never log a token */
+		log_redact_url(r->path, redacted, sizeof(redacted));
+		log_path(redacted, path, sizeof(path));
 		log_write(LOG_INFO,
 		          "msg=request id=%s method=%s path=\"%s\" route=\"%s\" status=%d "
 		          "bytes=%zu dur_ms=%.3f%s",
@@ -447,11 +451,19 @@ int http_server_start(struct http_server **out, const struct http_opts *o, struc
 	unsigned char rnd[4];
 	unsigned flags =
 	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+	enum MHD_OPTION pool_opt = MHD_OPTION_THREAD_POOL_SIZE;
 
 	*out = NULL;
 	if (inet_pton(AF_INET, o->host, &sa.sin_addr) != 1)
 		return err_set(e, ERR_INVALID, "cannot listen on %s: not an IPv4 address", o->host);
 	sa.sin_port = htons((uint16_t)o->port);
+	if (o->thread_per_connection) {
+		/* incompatible with epoll and with a thread pool: the pool size,
+		 * last among the options, is cut off by an early MHD_OPTION_END */
+		flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
+		        MHD_USE_POLL | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+		pool_opt = MHD_OPTION_END;
+	}
 	s = xcalloc(1, sizeof(*s));
 	s->o = *o;
 	s->metrics = metrics_new(o->routes, o->nroutes);
@@ -460,12 +472,11 @@ int http_server_start(struct http_server **out, const struct http_opts *o, struc
 	         rnd[3]);
 	s->d = MHD_start_daemon(
 	    flags, 0, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(o->threads > 1 ? o->threads : 1),
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)o->max_connections,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)o->timeout_s,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(32 * 1024), MHD_OPTION_LISTEN_BACKLOG_SIZE,
 	    1024u, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_EXTERNAL_LOGGER,
-	    on_mhd_log, s, MHD_OPTION_END);
+	    on_mhd_log, s, pool_opt, (unsigned)(o->threads > 1 ? o->threads : 1), MHD_OPTION_END);
 	if (!s->d) {
 		metrics_free(s->metrics);
 		free(s);

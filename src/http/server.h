@@ -40,6 +40,10 @@ struct http_opts {
 	/* Called before the handler of a route with flags; returns 0 to go on,
 	 * or non-zero after answering the request itself. */
 	int (*guard)(struct http_req *r);
+	/* One thread per connection instead of the pool, for handlers that
+	 * block for long (long polling): a held request then delays no other
+	 * connection. threads is ignored. */
+	bool thread_per_connection;
 };
 
 struct http_req {
