@@ -278,19 +278,22 @@ static int64_t backoff_next(int64_t ms)
 static int register_webhook(struct bot *b)
 {
 	const char *base = app_str(b->a, SET_PUBLIC_URL);
-	const char *secret = app_str(b->a, SET_TELEGRAM_WEBHOOK_SECRET);
+	char secret[APP_SECRET_MAX], url[1024];
 	struct tg_error te = {0};
-	char url[1024];
 	size_t n = strlen(base);
 
 	while (n && base[n - 1] == '/')
 		n--;
 	snprintf(url, sizeof(url), "%.*s/hooks/telegram", (int)n, base);
-	if (tg_set_webhook(b->intake, url, secret, tg_allowed_updates, false, &te)) {
+	/* the same secret POST /hooks/telegram checks: the setting, or one
+	 * derived from the token */
+	app_webhook_secret(b->a, secret);
+	if (tg_set_webhook(b->intake, url, secret[0] ? secret : NULL, tg_allowed_updates, false,
+	                   &te)) {
 		log_warn("msg=\"cannot register the webhook\" err=\"%s\"", te.err.msg);
 		return -1;
 	}
-	log_info("msg=\"webhook registered\" secret=%s", secret ? "set" : "none");
+	log_info("msg=\"webhook registered\" secret=%s", secret[0] ? "set" : "none");
 	return 0;
 }
 
