@@ -189,3 +189,211 @@ def make_herald(backend, request, tmp_path):
 def herald(make_herald):
     """A running Herald on a fresh database."""
     return make_herald().start()
+
+
+# ---- the Telegram simulator and a bot on it (tests/e2e/test_user_journey_workflows.py) ----
+
+SIM_TOKEN = "123456789:SIMTOKEN-e2e"
+
+
+class Sim:
+    """One `herald sim` process and helpers for its control API
+    (docs/simulator.md): act as users and channel admins, read what the bot
+    sent (long-polled with wait_ms, never by sleeping)."""
+
+    def __init__(self, workdir, token=SIM_TOKEN):
+        self.token = token
+        self.bot_id = int(token.split(":")[0])
+        self.port = servers.free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.logpath = os.path.join(workdir, f"sim-{self.port}.log")
+        self.proc = None
+        self.seen = {}  # chat id -> the highest message_id read
+
+    def start(self, timeout=20):
+        self.log = open(self.logpath, "ab")
+        env = {k: v for k, v in os.environ.items() if not k.startswith("HERALD_")}
+        self.proc = subprocess.Popen(
+            [BIN, "sim", "--listen", f"127.0.0.1:{self.port}", "--token", self.token],
+            env=env, stdout=self.log, stderr=self.log)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"herald sim exited with {self.proc.returncode}:\n"
+                                   + self.logtext())
+            try:
+                if requests.get(self.base + "/control/bot", timeout=1).status_code == 200:
+                    return self
+            except requests.RequestException:
+                pass
+            time.sleep(0.05)
+        raise RuntimeError("herald sim did not start:\n" + self.logtext())
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        rc = self.proc.returncode if self.proc else None
+        self.proc = None
+        if getattr(self, "log", None):
+            self.log.close()
+        return rc
+
+    def logtext(self):
+        try:
+            with open(self.logpath, "r", errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def ctl(self, method, path, body=None, status=200, **params):
+        r = requests.request(method, self.base + "/control" + path, json=body, params=params,
+                             timeout=90)
+        assert r.status_code == status, f"{method} {path}: {r.status_code} {r.text}"
+        return r.json()
+
+    # -- users
+    def user(self, uid, language_code=None, first_name=None, **extra):
+        body = {"id": uid, "first_name": first_name or f"User{uid}"}
+        if language_code:
+            body["language_code"] = language_code
+        body.update(extra)
+        return self.ctl("POST", "/users", body)
+
+    def say(self, uid, text):
+        return self.ctl("POST", f"/users/{uid}/messages", {"text": text})
+
+    def press(self, uid, message, text=None, data=None):
+        """Press a button of a message the bot sent to uid: by its text (the
+        first button whose text contains it), or send raw data."""
+        body = {"message_id": message["message_id"]}
+        if data is not None:
+            body["data"] = data
+        else:
+            body["data"] = self.button(message, text)["callback_data"]
+        return self.ctl("POST", f"/users/{uid}/callback", body)
+
+    @staticmethod
+    def buttons(message):
+        rows = (message.get("reply_markup") or {}).get("inline_keyboard", [])
+        return [b for row in rows for b in row]
+
+    def button(self, message, text):
+        for b in self.buttons(message):
+            if text in b["text"]:
+                return b
+        raise AssertionError(f"no button with {text!r} in {self.buttons(message)}")
+
+    def forward(self, uid, channel_id, message_id):
+        return self.ctl("POST", f"/users/{uid}/forward",
+                        {"channel_id": channel_id, "message_id": message_id})
+
+    def block(self, uid):
+        return self.ctl("POST", f"/users/{uid}/block")
+
+    def unblock(self, uid):
+        return self.ctl("POST", f"/users/{uid}/unblock")
+
+    # -- channels
+    def channel(self, title, creator, username=None, admins=None):
+        body = {"title": title, "creator_id": creator}
+        if username:
+            body["username"] = username
+        if admins:
+            body["admins"] = admins
+        return self.ctl("POST", "/channels", body)["chat"]
+
+    def set_bot(self, chat_id, by, status="administrator", rights=None):
+        body = {"status": status, "by": by}
+        if status == "administrator":
+            body["rights"] = rights if rights is not None else ALL_RIGHTS
+        return self.ctl("POST", f"/channels/{chat_id}/bot", body)
+
+    def post(self, chat_id, text, by=None):
+        body = {"text": text}
+        if by:
+            body["by"] = by
+        return self.ctl("POST", f"/channels/{chat_id}/posts", body)["message"]
+
+    # -- reading what the bot sent
+    def sent(self, chat_id, wait_ms=0, after=None):
+        after = self.seen.get(chat_id, 0) if after is None else after
+        return self.ctl("GET", f"/chats/{chat_id}/messages", after=after,
+                        wait_ms=wait_ms)["messages"]
+
+    def expect(self, chat_id, contains, timeout=15):
+        """The next message the bot sends to chat_id that contains the text
+        (messages before it are skipped); fails after timeout seconds."""
+        deadline = time.monotonic() + timeout
+        skipped = []
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError(f"chat {chat_id}: no message containing {contains!r}; "
+                                     f"got {[m.get('text') for m in skipped]}")
+            for m in self.sent(chat_id, wait_ms=int(min(left, 10) * 1000)):
+                self.seen[chat_id] = max(self.seen.get(chat_id, 0), m["message_id"])
+                if contains in (m.get("text") or ""):
+                    return m
+                skipped.append(m)
+
+    def quiet(self, chat_id, wait_ms=700):
+        """Assert the bot sends nothing more to chat_id within wait_ms."""
+        extra = self.sent(chat_id, wait_ms=wait_ms)
+        assert not extra, f"chat {chat_id}: unexpected {[m.get('text') for m in extra]}"
+
+    def stats(self):
+        return self.ctl("GET", "/stats")
+
+    def inject(self, **failure):
+        return self.ctl("POST", "/failures", failure)
+
+
+ALL_RIGHTS = {"can_post_messages": True, "can_edit_messages": True,
+              "can_delete_messages": True, "can_invite_users": True}
+
+
+@pytest.fixture
+def sim(tmp_path):
+    """A fresh Telegram simulator for one test."""
+    s = Sim(str(tmp_path)).start()
+    yield s
+    rc = s.stop()
+    assert_no_sanitizer_report(s.logtext(), "herald sim")
+    assert rc == 0, f"herald sim exited {rc}:\n{s.logtext()[-4000:]}"
+
+
+@pytest.fixture(params=["polling", "webhook"])
+def bot_mode(request):
+    return request.param
+
+
+WEBHOOK_SECRET = "e2e-webhook-secret_0123456789"
+
+
+@pytest.fixture
+def make_bot_herald(sim, make_herald, bot_mode):
+    """Build Herald instances (not started) whose bot talks to `sim`, in
+    polling or webhook mode (bot_mode)."""
+
+    def make(**extra):
+        env = {"HERALD_BOT_TOKEN": sim.token, "HERALD_TELEGRAM_API": sim.base,
+               "HERALD_TELEGRAM_WEBHOOK_SECRET": WEBHOOK_SECRET}
+        env.update(extra)
+        h = make_herald(**env)
+        if bot_mode == "webhook":
+            h.env["HERALD_PUBLIC_URL"] = h.base
+        h.sim = sim
+        return h
+
+    return make
+
+
+@pytest.fixture
+def bot_herald(make_bot_herald):
+    """A running Herald with its bot on the simulator."""
+    return make_bot_herald().start()

@@ -1,0 +1,582 @@
+"""User journeys through the Telegram bot, end to end: the real herald binary
+talks to `herald sim` (the Bot API simulator) over HTTP, in long-polling and
+in webhook mode; tests act as Telegram users through the simulator's control
+API and read what the bot sent with its long-polled reads (wait_ms), never
+with fixed sleeps. What the bot stored is read from the database directly.
+
+The bot flows run on SQLite (the `backend` fixture is narrowed below); one
+journey also runs on PostgreSQL with Redis.
+"""
+import time
+
+import pytest
+import requests
+
+from conftest import WEBHOOK_SECRET
+
+
+@pytest.fixture(params=["sqlite"])
+def backend(request):
+    """The bot flows on SQLite; test_journey_on_postgres covers PostgreSQL."""
+    return request.param
+
+
+WELCOME = {"en": "Welcome to Herald!", "ru": "Добро пожаловать в Herald!",
+           "uz": "Heraldga xush kelibsiz!"}
+CHOOSE_ZONE = {"en": "Choose your time zone.", "ru": "Выберите ваш часовой пояс.",
+               "uz": "Vaqt mintaqangizni tanlang."}
+ZONE_SET = {"en": "Time zone set: ", "ru": "Часовой пояс установлен: ",
+            "uz": "Vaqt mintaqasi o‘rnatildi: "}
+WHAT_NEXT = {"en": "Here is what you can do next", "ru": "Что можно сделать дальше",
+             "uz": "Keyingi qadamlar"}
+TYPE_CITY = {"en": "Type a city or zone", "ru": "Ввести город или пояс",
+             "uz": "Shahar yoki mintaqani yozish"}
+LANG_BUTTON = {"en": "English", "ru": "Русский", "uz": "O‘zbekcha"}
+CITY_BUTTON = {"en": "London", "ru": "Москва", "uz": "Toshkent"}
+ZONE_OF_CITY = {"en": "Europe/London", "ru": "Europe/Moscow", "uz": "Asia/Tashkent"}
+
+
+def user_row(h, uid):
+    rows = h.sql(f"SELECT language, time_zone, onboarded_at, bot_blocked_at "
+                 f"FROM users WHERE telegram_id = {uid}")
+    assert len(rows) <= 1
+    return rows[0] if rows else None
+
+
+def conversation(h, uid):
+    rows = h.sql(f"SELECT state FROM conversations WHERE chat_id = {uid}")
+    return rows[0][0] if rows else None
+
+
+def onboard(sim, uid, lang="en", code=None, new=True):
+    """Register uid through /start in lang, with the first common zone."""
+    if new:
+        sim.user(uid, language_code=code or lang)
+    sim.say(uid, "/start")
+    m = sim.expect(uid, WELCOME[lang])
+    sim.press(uid, m, LANG_BUTTON[lang])
+    m = sim.expect(uid, CHOOSE_ZONE[lang])
+    sim.press(uid, m, CITY_BUTTON[lang])
+    return sim.expect(uid, ZONE_SET[lang] + ZONE_OF_CITY[lang])
+
+
+def api_key(h, uid):
+    r = h.cli("apikey", "create", "--telegram-id", str(uid))
+    assert r.returncode == 0, r.stderr
+    return {"Authorization": "Bearer " + r.stdout.strip()}
+
+
+class TestUserOnboardingWorkflow:
+    def test_registration_in_each_language(self, bot_herald):
+        h, sim = bot_herald, bot_herald.sim
+        for uid, lang in ((1001, "en"), (1002, "ru"), (1003, "uz")):
+            sim.user(uid, language_code={"en": "en-GB", "ru": "ru", "uz": "uz"}[lang])
+            sim.say(uid, "/start")
+            m = sim.expect(uid, WELCOME[lang])
+            # the language Telegram reported is preselected
+            assert sim.button(m, LANG_BUTTON[lang])["text"].startswith("✓ ")
+            assert [b["text"].lstrip("✓ ") for b in sim.buttons(m)] == \
+                ["English", "Русский", "O‘zbekcha"]
+            sim.press(uid, m, LANG_BUTTON[lang])
+            m = sim.expect(uid, CHOOSE_ZONE[lang])
+            zones = [b["callback_data"] for b in sim.buttons(m)]
+            want = {"en": ["Europe/London", "America/New_York", "Europe/Berlin",
+                           "Asia/Dubai", "Asia/Kolkata", "America/Los_Angeles", "UTC"],
+                    "ru": ["Europe/Moscow", "Europe/Kaliningrad", "Asia/Yekaterinburg",
+                           "Asia/Novosibirsk", "Asia/Almaty", "Asia/Tashkent"],
+                    "uz": ["Asia/Tashkent", "Asia/Samarkand", "Europe/Moscow", "UTC"]}[lang]
+            assert zones == [f"1:tz:{z}" for z in want] + ["1:tzs"]
+            sim.press(uid, m, CITY_BUTTON[lang])
+            m = sim.expect(uid, ZONE_SET[lang] + ZONE_OF_CITY[lang])
+            assert WHAT_NEXT[lang] in m["text"]
+            assert "/connect" in m["text"] and "/help" in m["text"]
+            row = user_row(h, uid)
+            assert row[0] == lang and row[1] == ZONE_OF_CITY[lang]
+            assert row[2] is not None and int(row[2]) > 0
+            assert conversation(h, uid) is None
+
+        # an unsupported language_code falls back to English; choosing
+        # another language switches every text after it
+        sim.user(1004, language_code="de")
+        sim.say(1004, "/start")
+        m = sim.expect(1004, WELCOME["en"])
+        assert sim.button(m, "English")["text"] == "✓ English"
+        sim.press(1004, m, "O‘zbekcha")
+        m = sim.expect(1004, CHOOSE_ZONE["uz"])
+        assert sim.button(m, "Samarqand")["callback_data"] == "1:tz:Asia/Samarkand"
+        assert user_row(h, 1004)[0] == "uz"
+        # /help and /settings answer in the user's language
+        sim.say(1002, "/help")
+        sim.expect(1002, "Вот что я умею")
+        sim.say(1003, "/settings")
+        m = sim.expect(1003, "Sozlamalaringiz")
+        assert "Asia/Tashkent" in m["text"] and "O‘zbekcha" in m["text"]
+
+    def test_time_zone_by_search(self, bot_herald):
+        h, sim = bot_herald, bot_herald.sim
+        uid = 2001
+        sim.user(uid, language_code="en")
+        sim.say(uid, "/start")
+        sim.press(uid, sim.expect(uid, WELCOME["en"]), "English")
+        m = sim.expect(uid, CHOOSE_ZONE["en"])
+        # text where a button was expected: asked again, with the keyboard
+        sim.say(uid, "Berlin please")
+        again = sim.expect(uid, "Please choose your time zone with the buttons below")
+        assert sim.button(again, "London")
+        assert user_row(h, uid)[1] == "UTC"
+        sim.press(uid, m, TYPE_CITY["en"])
+        sim.expect(uid, "Type the name of your city")
+        assert conversation(h, uid) == "tz_search"
+        # a zone that does not exist: a clear message, nothing changes
+        sim.say(uid, "Atlantis")
+        sim.expect(uid, "I could not find a time zone for “Atlantis”")
+        assert user_row(h, uid)[1] == "UTC" and user_row(h, uid)[2] is None
+        # several matches: buttons
+        sim.say(uid, "new")
+        m = sim.expect(uid, "Several time zones match “new”")
+        assert "1:tz:America/New_York" in [b["callback_data"] for b in sim.buttons(m)]
+        # one match is taken at once, case and '_' do not matter
+        sim.say(uid, "NEW_york")
+        sim.expect(uid, ZONE_SET["en"] + "America/New_York")
+        assert user_row(h, uid)[1] == "America/New_York"
+
+        # a city typed in Russian, and a zone id
+        for uid, lang, text, zone in ((2002, "ru", "Ташкент", "Asia/Tashkent"),
+                                      (2003, "en", "europe/berlin", "Europe/Berlin")):
+            sim.user(uid, language_code=lang)
+            sim.say(uid, "/start")
+            sim.press(uid, sim.expect(uid, WELCOME[lang]), LANG_BUTTON[lang])
+            sim.press(uid, sim.expect(uid, CHOOSE_ZONE[lang]), TYPE_CITY[lang])
+            sim.say(uid, text)
+            sim.expect(uid, ZONE_SET[lang] + zone)
+            assert user_row(h, uid)[1] == zone
+
+        # /settings changes the zone the same way
+        sim.say(2003, "/settings")
+        m = sim.expect(2003, "Your settings:")
+        sim.press(2003, m, "Change time zone")
+        m = sim.expect(2003, CHOOSE_ZONE["en"])
+        sim.press(2003, m, "Dubai")
+        sim.expect(2003, "Time zone saved: Asia/Dubai")
+        assert user_row(h, 2003)[1] == "Asia/Dubai"
+
+    def test_restart_in_the_middle_resumes(self, make_bot_herald):
+        h = make_bot_herald().start()
+        sim = h.sim
+        sim.ctl("POST", "/webhook/config", {"retry_base_ms": 100, "retry_max_ms": 500,
+                                            "max_attempts": 200})
+        uid = 3001
+        sim.user(uid, language_code="ru")
+        sim.say(uid, "/start")
+        sim.press(uid, sim.expect(uid, WELCOME["ru"]), "Русский")
+        sim.press(uid, sim.expect(uid, CHOOSE_ZONE["ru"]), TYPE_CITY["ru"])
+        sim.expect(uid, "Напишите название вашего города")
+        t0 = time.monotonic()
+        assert h.stop() == 0
+        assert time.monotonic() - t0 < 8, "stopping waited for a long poll"
+        assert conversation(h, uid) == "tz_search"
+        # the user answers while Herald is down; it is handled after the start
+        sim.say(uid, "Самарканд")
+        h.start()
+        sim.expect(uid, ZONE_SET["ru"] + "Asia/Samarkand", timeout=30)
+        row = user_row(h, uid)
+        assert row[1] == "Asia/Samarkand" and row[2] is not None
+        assert conversation(h, uid) is None
+        # each update took effect once across the restart
+        ids = h.sql("SELECT update_id FROM tg_updates ORDER BY update_id")
+        assert len(ids) == len(set(ids)) == 4
+        assert h.sql("SELECT COUNT(*) FROM tg_updates WHERE state <> 'done'")[0][0] == 0
+
+    def test_repeated_start_duplicates_nothing(self, bot_herald):
+        h, sim = bot_herald, bot_herald.sim
+        uid = 4001
+        sim.user(uid, language_code="en")
+        sim.say(uid, "/start")
+        sim.expect(uid, WELCOME["en"])
+        sim.say(uid, "/start")  # before onboarding ends: the language again
+        m = sim.expect(uid, WELCOME["en"])
+        sim.press(uid, m, "English")
+        sim.press(uid, sim.expect(uid, CHOOSE_ZONE["en"]), "Berlin")
+        sim.expect(uid, ZONE_SET["en"] + "Europe/Berlin")
+        onboarded = user_row(h, uid)[2]
+        for _ in range(2):
+            sim.say(uid, "/start")
+            m = sim.expect(uid, "Welcome back!")
+            assert WHAT_NEXT["en"] in m["text"]
+        sim.quiet(uid)
+        assert h.sql(f"SELECT COUNT(*) FROM users WHERE telegram_id = {uid}")[0][0] == 1
+        assert user_row(h, uid)[2] == onboarded  # onboarding was not started again
+        assert conversation(h, uid) is None
+        # the language button of the finished step: nothing changes
+        sim.press(uid, sim_first_welcome(sim, uid), data="1:lang:ru")
+        sim.expect(uid, "This button belongs to a step that is already finished")
+        assert user_row(h, uid)[0] == "en"
+
+    def test_commands_and_bad_input(self, bot_herald, bot_mode):
+        h, sim = bot_herald, bot_herald.sim
+        uid = 5001
+        sim.user(uid)
+        sim.say(uid, "/channels")
+        sim.expect(uid, "Please send /start first")
+        assert user_row(h, uid) is None
+        onboard(sim, uid, new=False)
+        sim.say(uid, "/help")
+        m = sim.expect(uid, "Here is what I can do")
+        for cmd in ("/start", "/connect", "/channels", "/settings", "/login", "/help"):
+            assert cmd in m["text"]
+        sim.say(uid, "/frobnicate now")
+        sim.expect(uid, "I do not know the command /frobnicate")
+        sim.say(uid, "hello")
+        sim.expect(uid, "I did not understand that")
+        # tampered, unknown, too long and malformed callback data
+        help_msg = sim.sent(uid, after=0)[-1]
+        for data in ("1:lang:xx", "2:lang:en", "1:chk:-5", "1:cx:0", "garbage",
+                     "1:tz:Mars/Olympus", "1:chk:" + "9" * 60):
+            sim.press(uid, help_msg, data=data)
+            sim.expect(uid, "This button is not valid")
+        assert user_row(h, uid)[0:2] == ("en", "Europe/London")
+        # every button press was answered (the spinner stops)
+        cbs = sim.ctl("GET", "/callbacks")["callback_queries"]
+        assert cbs and all(q["answered"] for q in cbs)
+        # /login: a one-time link to the dashboard
+        sim.say(uid, "/login")
+        m = sim.expect(uid, "sign-in link")
+        link = next(w for w in m["text"].split() if "/login?token=" in w)
+        assert link.startswith(h.base + "/login?token=hl_")
+        r = requests.get(link, allow_redirects=False)
+        assert r.status_code in (302, 303) and "Set-Cookie" in r.headers
+        assert requests.get(link, allow_redirects=False).status_code == 410
+        if bot_mode == "webhook":
+            self.webhook_intake(h, sim, uid)
+        else:
+            # a malformed update from getUpdates is dropped; intake goes on
+            sim.ctl("POST", "/updates", {"message": {"text": "/help"}})
+            sim.ctl("POST", "/updates", {"callback_query": {"id": "x", "data": "1:tzs"}})
+            sim.say(uid, "/help")
+            sim.expect(uid, "Here is what I can do")
+            assert h.sql("SELECT COUNT(*) FROM tg_updates WHERE state = 'failed'")[0][0] == 0
+
+    @staticmethod
+    def webhook_intake(h, sim, uid):
+        url = h.url("/hooks/telegram")
+        good = {"X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET}
+        update = {"update_id": 900001, "message": {
+            "message_id": 90001, "date": 1, "text": "/help",
+            "chat": {"id": uid, "type": "private"},
+            "from": {"id": uid, "is_bot": False, "first_name": "x"}}}
+        assert requests.post(url, json=update).status_code == 401
+        assert requests.post(url, json=update,
+                             headers={"X-Telegram-Bot-Api-Secret-Token": "nope"}
+                             ).status_code == 401
+        for body in (b"not json", b"[]", b'{"update_id": "7"}', b"{" * 100 + b"}" * 100,
+                     b'{"update_id": -3, "message": {}}'):
+            r = requests.post(url, data=body, headers=good)
+            assert r.status_code == 400, body
+            assert r.headers["Content-Type"] == "application/problem+json"
+        # a repeated delivery is a success that changes nothing
+        for _ in range(3):
+            assert requests.post(url, json=update, headers=good).status_code == 200
+        sim.expect(uid, "Here is what I can do")
+        sim.quiet(uid)
+        rows = h.sql("SELECT COUNT(*) FROM tg_updates WHERE update_id = 900001")
+        assert rows[0][0] == 1
+
+
+def sim_first_welcome(sim, uid):
+    """The first message the bot sent to uid (its language keyboard)."""
+    return sim.sent(uid, after=0)[0]
+
+
+class TestChannelConnectionWorkflow:
+    def test_connect_when_promoted(self, bot_herald):
+        h, sim = bot_herald, bot_herald.sim
+        owner = 6001
+        onboard(sim, owner)
+        chat = sim.channel("Morning News", owner, username="morning_news")
+        sim.set_bot(chat["id"], by=owner)
+        m = sim.expect(owner, "You made me an administrator of “Morning News”")
+        sim.press(owner, m, "Connect")
+        sim.expect(owner, "✅ Connected “Morning News”!")
+        rows = h.sql("SELECT chat_id, status, missing, title FROM channels")
+        assert rows == [(chat["id"], "ok", "", "Morning News")]
+        # Ignore leaves everything as it is
+        other = sim.channel("Evening News", owner)
+        sim.set_bot(other["id"], by=owner)
+        m = sim.expect(owner, "You made me an administrator of “Evening News”")
+        sim.press(owner, m, "Ignore")
+        sim.expect(owner, "OK, I will not connect it")
+        assert len(h.sql("SELECT id FROM channels")) == 1
+
+    def test_connect_by_forward_and_by_username(self, bot_herald):
+        h, sim = bot_herald, bot_herald.sim
+        owner, helper = 6101, 6102
+        onboard(sim, owner)
+        sim.user(helper)  # an admin who never started the bot: no offer to them
+        admin = [{"user_id": helper, "rights": {"can_promote_members": True,
+                                                "can_post_messages": True}}]
+        fwd = sim.channel("Forwarded", owner, admins=admin)
+        sim.set_bot(fwd["id"], by=helper)
+        post = sim.post(fwd["id"], "hello subscribers", by=owner)
+        sim.forward(owner, fwd["id"], post["message_id"])
+        m = sim.expect(owner, "“Forwarded” is ready")
+        sim.press(owner, m, "Connect")
+        sim.expect(owner, "✅ Connected “Forwarded”!")
+
+        # /connect @username connects at once (the plan's limit is lifted
+        # for this part: the free plan allows one channel)
+        set_plan(h, owner, "business")
+        named = sim.channel("Named", owner, username="named_channel")
+        sim.set_bot(named["id"], by=owner)
+        sim.expect(owner, "You made me an administrator of “Named”")
+        sim.say(owner, "/connect @named_channel")
+        sim.expect(owner, "✅ Connected “Named”!")
+        # /connect without an argument asks, then takes a t.me link
+        third = sim.channel("Third", owner, username="third_channel")
+        sim.set_bot(third["id"], by=owner)
+        sim.expect(owner, "You made me an administrator of “Third”")
+        sim.say(owner, "/connect")
+        sim.expect(owner, "Send me your channel's username")
+        sim.say(owner, "not a channel!")
+        sim.expect(owner, "That does not look like a channel")
+        sim.say(owner, "https://t.me/third_channel")
+        sim.expect(owner, "✅ Connected “Third”!")
+        sim.say(owner, "/connect @no_such_channel")
+        sim.expect(owner, "I could not find the channel @no_such_channel")
+        titles = sorted(r[0] for r in h.sql("SELECT title FROM channels WHERE status = 'ok'"))
+        assert titles == ["Forwarded", "Named", "Third"]
+
+    def test_each_missing_right_is_named(self, bot_herald):
+        h, sim = bot_herald, bot_herald.sim
+        owner = 6201
+        onboard(sim, owner)
+        chat = sim.channel("Rights", owner, username="rights_channel")
+        names = {"can_post_messages": "Post messages",
+                 "can_edit_messages": "Edit messages of others",
+                 "can_delete_messages": "Delete messages of others"}
+        sim.set_bot(chat["id"], by=owner, rights={"can_invite_users": True})
+        sim.expect(owner, "You made me an administrator of “Rights”")
+        sim.say(owner, "/connect @rights_channel")
+        m = sim.expect(owner, "but I am missing these rights")
+        for label in names.values():
+            assert "• " + label in m["text"]
+        assert "Administrators" in m["text"]
+        for missing, label in names.items():
+            rights = {r: True for r in names if r != missing}
+            sim.set_bot(chat["id"], by=owner, rights=rights)
+            sim.expect(owner, "You made me an administrator of “Rights”")
+            sim.press(owner, m, "Check again")
+            m = sim.expect(owner, "but I am missing these rights")
+            listed = [line[2:] for line in m["text"].splitlines() if line.startswith("• ")]
+            assert listed == [label]
+        assert h.sql("SELECT COUNT(*) FROM channels")[0][0] == 0
+        # granted: "Check again" connects it
+        sim.set_bot(chat["id"], by=owner)
+        sim.expect(owner, "You made me an administrator of “Rights”")
+        sim.press(owner, m, "Check again")
+        sim.expect(owner, "✅ Connected “Rights”!")
+        assert h.sql("SELECT status FROM channels") == [("ok",)]
+
+    def test_user_who_is_not_an_admin(self, bot_herald):
+        h, sim = bot_herald, bot_herald.sim
+        stranger, owner = 6301, 6302
+        onboard(sim, stranger)
+        sim.user(owner)
+        chat = sim.channel("Not Yours", owner, username="not_yours")
+        sim.set_bot(chat["id"], by=owner)
+        sim.say(stranger, "/connect @not_yours")
+        m = sim.expect(stranger, "You are not an administrator of “Not Yours”")
+        assert "Only the channel's owner or its administrators" in m["text"]
+        post = sim.post(chat["id"], "news", by=owner)
+        sim.forward(stranger, chat["id"], post["message_id"])
+        sim.expect(stranger, "You are not an administrator of “Not Yours”")
+        # a bot that is only a member, and a bot that is not there
+        sim.set_bot(chat["id"], by=owner, status="member")
+        sim.say(stranger, "/connect @not_yours")
+        sim.expect(stranger, "but not as an administrator")
+        assert h.sql("SELECT COUNT(*) FROM channels")[0][0] == 0
+
+    def test_bot_removed_later_shows_in_health(self, bot_herald):
+        h, sim = bot_herald, bot_herald.sim
+        owner = 6401
+        onboard(sim, owner)
+        chat = sim.channel("Fragile", owner, username="fragile_channel")
+        sim.set_bot(chat["id"], by=owner)
+        sim.press(owner, sim.expect(owner, "You made me an administrator"), "Connect")
+        sim.expect(owner, "✅ Connected “Fragile”!")
+        auth = api_key(h, owner)
+        got = requests.get(h.url("/api/v1/channels"), headers=auth).json()
+        assert [c["status"] for c in got["channels"]] == ["ok"]
+        # demoted: a right taken away is named to the owner and in health
+        sim.set_bot(chat["id"], by=owner, rights={"can_post_messages": True,
+                                                  "can_edit_messages": True})
+        sim.expect(owner, "Delete messages of others")
+        got = requests.get(h.url("/api/v1/channels"), headers=auth).json()["channels"][0]
+        assert got["status"] == "missing_rights"
+        assert got["missing_rights"] == ["can_delete_messages"]
+        sim.say(owner, "/channels")
+        sim.expect(owner, "⚠️ Fragile — missing rights: Delete messages of others")
+        # removed
+        sim.set_bot(chat["id"], by=owner, status="kicked")
+        sim.expect(owner, "❌ I am not in “Fragile”")
+        got = requests.get(h.url("/api/v1/channels"), headers=auth).json()["channels"][0]
+        assert got["status"] == "bot_removed"
+        sim.say(owner, "/channels")
+        m = sim.expect(owner, "❌ Fragile — the bot was removed from the channel")
+        assert "1 channel connected." in m["text"]
+        # back as an administrator: healthy again
+        sim.set_bot(chat["id"], by=owner)
+        sim.expect(owner, "✅ “Fragile” is healthy again")
+        got = requests.get(h.url("/api/v1/channels"), headers=auth).json()["channels"][0]
+        assert got["status"] == "ok"
+
+    def test_plan_limit_and_removal(self, bot_herald):
+        h, sim = bot_herald, bot_herald.sim
+        owner = 6501
+        onboard(sim, owner)
+        first = sim.channel("First", owner, username="first_channel")
+        second = sim.channel("Second", owner, username="second_channel")
+        for c in (first, second):
+            sim.set_bot(c["id"], by=owner)
+            sim.expect(owner, "You made me an administrator")
+        sim.say(owner, "/connect @first_channel")
+        sim.expect(owner, "✅ Connected “First”!")
+        sim.say(owner, "/connect @second_channel")
+        m = sim.expect(owner, "Your plan allows 1 channel.")
+        assert "cannot connect “Second”" in m["text"]
+        assert [r[0] for r in h.sql("SELECT title FROM channels")] == ["First"]
+        # remove the first (asks first), then the second fits
+        sim.say(owner, "/channels")
+        m = sim.expect(owner, "✅ First — ok")
+        assert "Your plan allows 1 channel." in m["text"]
+        sim.press(owner, m, "Remove")
+        confirm = sim.expect(owner, "Remove “First” from Herald?")
+        sim.press(owner, confirm, "Cancel")
+        sim.expect(owner, "OK, “First” stays connected.")
+        sim.press(owner, confirm, "Yes, remove")
+        sim.expect(owner, "“First” is removed from Herald")
+        assert h.sql("SELECT removed_at IS NOT NULL FROM channels")[0][0] in (1, "t")
+        sim.say(owner, "/connect @second_channel")
+        sim.expect(owner, "✅ Connected “Second”!")
+        sim.say(owner, "/channels")
+        m = sim.expect(owner, "✅ Second — ok")
+        assert "First" not in m["text"]
+        # a button for a channel that is gone changes nothing
+        sim.press(owner, confirm, "Yes, remove")
+        sim.expect(owner, "This channel is not connected any more")
+
+
+def set_plan(h, uid, plan):
+    """Move a user to another plan (billing does this in the product)."""
+    db = h.env["HERALD_DATABASE"]
+    q = f"UPDATE users SET plan = '{plan}' WHERE telegram_id = {uid}"
+    if db.startswith("postgres"):
+        import subprocess
+        subprocess.run(["psql", db, "-qAtX", "-c", q], check=True, capture_output=True)
+    else:
+        import os
+        import sqlite3
+        con = sqlite3.connect(os.path.join(h.workdir, db), timeout=10)
+        try:
+            con.execute(q)
+            con.commit()
+        finally:
+            con.close()
+
+
+class TestTelegramFailures:
+    """Telegram misbehaving: flood control, server errors, a blocked bot."""
+
+    def test_429_bursts_without_violations(self, bot_herald):
+        sim = bot_herald.sim
+        # a burst of users at once, up to Telegram's 30 messages a second
+        users = list(range(7001, 7031))
+        for uid in users:
+            sim.user(uid)
+        for uid in users:
+            sim.say(uid, "/help")
+        for uid in users:
+            sim.expect(uid, "Here is what I can do", timeout=60)
+        # one chat, faster than Telegram allows (1/s after a burst of 5):
+        # the bot's per-chat budget spaces the answers out
+        uid = users[0]
+        t0 = time.monotonic()
+        for _ in range(8):
+            sim.say(uid, "/help")
+        for _ in range(8):
+            sim.expect(uid, "Here is what I can do", timeout=30)
+        assert time.monotonic() - t0 >= 3
+        stats = sim.stats()
+        assert stats["too_many_requests"] == 0 and stats["violations"] == 0, stats
+        # Telegram answers a burst of 429s: the bot waits retry_after each
+        # time and sends nothing before the window ends (the simulator
+        # counts a send inside the window as a violation)
+        uid = users[1]
+        sim.inject(method="sendMessage", kind="429", retry_after=1, count=3)
+        t0 = time.monotonic()
+        for _ in range(3):
+            sim.say(uid, "/help")
+        for _ in range(3):
+            sim.expect(uid, "Here is what I can do", timeout=30)
+        assert time.monotonic() - t0 >= 3  # three windows of a second were honoured
+        stats = sim.stats()
+        assert stats["too_many_requests"] == 3 and stats["injected_failures"] == 3, stats
+        assert stats["violations"] == 0, stats
+
+    def test_5xx_is_retried(self, bot_herald):
+        sim = bot_herald.sim
+        uid = 7101
+        sim.user(uid)
+        sim.inject(method="sendMessage", kind="error", status=502, count=2)
+        sim.inject(method="answerCallbackQuery", kind="error", status=500, count=1)
+        sim.say(uid, "/start")
+        m = sim.expect(uid, WELCOME["en"], timeout=30)
+        sim.press(uid, m, "English")
+        sim.expect(uid, CHOOSE_ZONE["en"], timeout=30)
+        assert sim.stats()["injected_failures"] == 3
+        assert bot_herald.sql("SELECT COUNT(*) FROM tg_updates WHERE state <> 'done'")[0][0] == 0
+
+    def test_blocked_user_is_recorded(self, bot_herald):
+        h, sim = bot_herald, bot_herald.sim
+        uid = 7201
+        onboard(sim, uid)
+        sim.block(uid)
+        wait_for(lambda: user_row(h, uid)[3] is not None)
+        sim.unblock(uid)
+        wait_for(lambda: user_row(h, uid)[3] is None)
+        # a send refused because the user blocked the bot records it too,
+        # and the update is done (there is nothing to retry)
+        sim.inject(method="sendMessage", kind="error", status=403, chat_id=uid, count=1,
+                   description="Forbidden: bot was blocked by the user")
+        sim.say(uid, "/help")
+        wait_for(lambda: user_row(h, uid)[3] is not None)
+        assert h.sql("SELECT COUNT(*) FROM tg_updates WHERE state <> 'done'")[0][0] == 0
+        # writing to the bot again shows they are reachable
+        sim.say(uid, "/help")
+        sim.expect(uid, "Here is what I can do")
+        assert user_row(h, uid)[3] is None
+
+
+def wait_for(cond, timeout=15):
+    """Poll the database (what the bot stored) until cond holds."""
+    deadline = time.monotonic() + timeout
+    while not cond():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.05)
+
+
+@pytest.mark.parametrize("backend", ["postgres"])
+@pytest.mark.parametrize("bot_mode", ["webhook"])
+def test_journey_on_postgres(bot_herald):
+    """Onboarding and a channel connected, on PostgreSQL and Redis."""
+    h, sim = bot_herald, bot_herald.sim
+    uid = 8001
+    onboard(sim, uid, "ru")
+    sim.say(uid, "/start")
+    sim.expect(uid, "С возвращением!")
+    chat = sim.channel("Канал", uid, username="pg_channel")
+    sim.set_bot(chat["id"], by=uid)
+    m = sim.expect(uid, "Вы сделали меня администратором «Канал»")
+    sim.press(uid, m, "Подключить")
+    sim.expect(uid, "✅ «Канал» подключён!")
+    assert h.sql(f"SELECT COUNT(*) FROM users WHERE telegram_id = {uid}") == [("1",)]
+    assert h.sql("SELECT title, status FROM channels") == [("Канал", "ok")]
