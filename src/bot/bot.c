@@ -641,6 +641,7 @@ void bot_stop(struct bot *b)
 	atomic_store(&b->stopping, true);
 	pthread_cond_broadcast(&b->cv);
 	pthread_mutex_unlock(&b->mu);
+	bot_transport_wake(b->transport);
 	pthread_join(b->intake_thread, NULL);
 	for (unsigned i = 0; i < b->nlanes; i++)
 		pthread_join(b->lane_threads[i], NULL);

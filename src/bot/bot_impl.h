@@ -182,6 +182,9 @@ struct bot_transport;
 struct tg_transport;
 struct bot_transport *bot_transport_new(const atomic_bool *stop);
 void bot_transport_free(struct bot_transport *t);
+/* End the wait of a request in progress (from any thread): it is abandoned
+ * when stop is set. */
+void bot_transport_wake(struct bot_transport *t);
 /* The seam to give tg_client_new. */
 const struct tg_transport *bot_transport_seam(struct bot_transport *t);
 

@@ -4,10 +4,11 @@
  * A long poll holds its request for up to 25 seconds, and lib/hc has no way
  * to end a request early, so stopping the bot would wait that long. This
  * transport is hc_do's twin for the requests the intake makes (JSON bodies,
- * no uploads) with one addition: libcurl's progress callback, called at
- * least once a second while a request waits, aborts it once the bot is
+ * no uploads), run on a libcurl multi handle: the intake thread waits in
+ * curl_multi_poll(), which bot_transport_wake() (curl_multi_wakeup(), safe
+ * from any thread) interrupts, and a request is abandoned once the bot is
  * stopping. It keeps one easy handle (and so one kept-alive connection) for
- * the intake thread, the only thread that uses it.
+ * the intake thread, the only thread that sends through it.
  */
 #include "bot/bot_impl.h"
 
@@ -27,6 +28,7 @@ struct bot_transport {
 	struct tg_transport seam;
 	const atomic_bool *stop;
 	CURL *h;
+	CURLM *multi;
 };
 
 struct sink {
@@ -75,12 +77,37 @@ static size_t on_header(char *p, size_t size, size_t n, void *arg)
 	return len;
 }
 
-static int on_progress(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
+/* Run the transfer set up on t->h; CURLE_ABORTED_BY_CALLBACK when the bot
+ * stopped first. */
+static CURLcode perform(struct bot_transport *t)
 {
-	const struct bot_transport *t = arg;
+	CURLcode cc = CURLE_OK;
+	CURLMsg *msg;
+	int running = 1, left;
 
-	(void)dt, (void)dn, (void)ut, (void)un;
-	return atomic_load(t->stop) ? 1 : 0; /* non-zero aborts the transfer */
+	if (curl_multi_add_handle(t->multi, t->h) != CURLM_OK)
+		return CURLE_FAILED_INIT;
+	while (running) {
+		if (curl_multi_perform(t->multi, &running) != CURLM_OK) {
+			cc = CURLE_RECV_ERROR;
+			break;
+		}
+		if (!running)
+			break;
+		if (atomic_load(t->stop)) {
+			cc = CURLE_ABORTED_BY_CALLBACK;
+			break;
+		}
+		if (curl_multi_poll(t->multi, NULL, 0, 1000, NULL) != CURLM_OK) {
+			cc = CURLE_RECV_ERROR;
+			break;
+		}
+	}
+	while ((msg = curl_multi_info_read(t->multi, &left)))
+		if (msg->msg == CURLMSG_DONE && cc == CURLE_OK)
+			cc = msg->data.result;
+	curl_multi_remove_handle(t->multi, t->h);
+	return cc;
 }
 
 static int send_req(void *arg, const struct hc_req *rq, struct hc_resp *rs, struct err *e)
@@ -113,9 +140,6 @@ static int send_req(void *arg, const struct hc_req *rq, struct hc_resp *rs, stru
 	curl_easy_setopt(t->h, CURLOPT_HEADERDATA, rs);
 	curl_easy_setopt(t->h, CURLOPT_USERAGENT, "herald/" HERALD_VERSION);
 	curl_easy_setopt(t->h, CURLOPT_TCP_KEEPALIVE, 1L);
-	curl_easy_setopt(t->h, CURLOPT_NOPROGRESS, 0L);
-	curl_easy_setopt(t->h, CURLOPT_XFERINFOFUNCTION, on_progress);
-	curl_easy_setopt(t->h, CURLOPT_XFERINFODATA, t);
 	for (size_t i = 0; i < HC_MAX_HEADERS && rq->headers[i]; i++) {
 		if (!(n = curl_slist_append(hdrs, rq->headers[i])))
 			abort();
@@ -137,7 +161,7 @@ static int send_req(void *arg, const struct hc_req *rq, struct hc_resp *rs, stru
 	if (rq->method)
 		curl_easy_setopt(t->h, CURLOPT_CUSTOMREQUEST, rq->method);
 	curl_easy_setopt(t->h, CURLOPT_HTTPHEADER, hdrs);
-	cc = curl_easy_perform(t->h);
+	cc = perform(t);
 	curl_easy_getinfo(t->h, CURLINFO_RESPONSE_CODE, &rs->status);
 	if (sink.too_big)
 		rc = err_set(e, ERR_TOO_BIG, "http response larger than %zu bytes", rs->body.max);
@@ -159,6 +183,9 @@ struct bot_transport *bot_transport_new(const atomic_bool *stop)
 	struct bot_transport *t = xcalloc(1, sizeof(*t));
 
 	hc_global_init();
+	t->multi = curl_multi_init();
+	if (!t->multi)
+		abort(); /* out of memory */
 	t->stop = stop;
 	t->seam.send = send_req;
 	t->seam.arg = t;
@@ -171,7 +198,13 @@ void bot_transport_free(struct bot_transport *t)
 		return;
 	if (t->h)
 		curl_easy_cleanup(t->h);
+	curl_multi_cleanup(t->multi);
 	free(t);
+}
+
+void bot_transport_wake(struct bot_transport *t)
+{
+	curl_multi_wakeup(t->multi);
 }
 
 const struct tg_transport *bot_transport_seam(struct bot_transport *t)

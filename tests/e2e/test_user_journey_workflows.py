@@ -173,7 +173,7 @@ class TestUserOnboardingWorkflow:
         sim.expect(uid, "Напишите название вашего города")
         t0 = time.monotonic()
         assert h.stop() == 0
-        assert time.monotonic() - t0 < 8, "stopping waited for a long poll"
+        assert time.monotonic() - t0 < 3, "stopping waited for a long poll"
         assert conversation(h, uid) == "tz_search"
         # the user answers while Herald is down; it is handled after the start
         sim.say(uid, "Самарканд")
@@ -185,7 +185,7 @@ class TestUserOnboardingWorkflow:
         # each update took effect once across the restart
         ids = h.sql("SELECT update_id FROM tg_updates ORDER BY update_id")
         assert len(ids) == len(set(ids)) == 4
-        assert h.sql("SELECT COUNT(*) FROM tg_updates WHERE state <> 'done'")[0][0] == 0
+        all_done(h)
 
     def test_repeated_start_duplicates_nothing(self, bot_herald):
         h, sim = bot_herald, bot_herald.sim
@@ -228,13 +228,16 @@ class TestUserOnboardingWorkflow:
         sim.expect(uid, "I do not know the command /frobnicate")
         sim.say(uid, "hello")
         sim.expect(uid, "I did not understand that")
-        # tampered, unknown, too long and malformed callback data
-        help_msg = sim.sent(uid, after=0)[-1]
-        for data in ("1:lang:xx", "2:lang:en", "1:chk:-5", "1:cx:0", "garbage",
-                     "1:tz:Mars/Olympus", "1:chk:" + "9" * 60):
-            sim.press(uid, help_msg, data=data)
-            sim.expect(uid, "This button is not valid")
-        assert user_row(h, uid)[0:2] == ("en", "Europe/London")
+        # tampered, unknown, too long and malformed callback data (another
+        # user: each chat has its own send budget; tests/unit/test_bot.c
+        # goes through the grammar case by case)
+        other = 5002
+        onboard(sim, other)
+        help_msg = sim.sent(other, after=0)[-1]
+        for data in ("2:lang:en", "1:tz:Mars/Olympus", "garbage", "1:chk:" + "9" * 60):
+            sim.press(other, help_msg, data=data)
+            sim.expect(other, "This button is not valid")
+        assert user_row(h, other)[0:2] == ("en", "Europe/London")
         # every button press was answered (the spinner stops)
         cbs = sim.ctl("GET", "/callbacks")["callback_queries"]
         assert cbs and all(q["answered"] for q in cbs)
@@ -246,6 +249,7 @@ class TestUserOnboardingWorkflow:
         r = requests.get(link, allow_redirects=False)
         assert r.status_code in (302, 303) and "Set-Cookie" in r.headers
         assert requests.get(link, allow_redirects=False).status_code == 410
+        uid = other
         if bot_mode == "webhook":
             self.webhook_intake(h, sim, uid)
         else:
@@ -254,7 +258,7 @@ class TestUserOnboardingWorkflow:
             sim.ctl("POST", "/updates", {"callback_query": {"id": "x", "data": "1:tzs"}})
             sim.say(uid, "/help")
             sim.expect(uid, "Here is what I can do")
-            assert h.sql("SELECT COUNT(*) FROM tg_updates WHERE state = 'failed'")[0][0] == 0
+            all_done(h)
 
     @staticmethod
     def webhook_intake(h, sim, uid):
@@ -325,15 +329,13 @@ class TestChannelConnectionWorkflow:
         # /connect @username connects at once (the plan's limit is lifted
         # for this part: the free plan allows one channel)
         set_plan(h, owner, "business")
-        named = sim.channel("Named", owner, username="named_channel")
-        sim.set_bot(named["id"], by=owner)
-        sim.expect(owner, "You made me an administrator of “Named”")
+        named = sim.channel("Named", owner, username="named_channel", admins=admin)
+        sim.set_bot(named["id"], by=helper)
         sim.say(owner, "/connect @named_channel")
         sim.expect(owner, "✅ Connected “Named”!")
         # /connect without an argument asks, then takes a t.me link
-        third = sim.channel("Third", owner, username="third_channel")
-        sim.set_bot(third["id"], by=owner)
-        sim.expect(owner, "You made me an administrator of “Third”")
+        third = sim.channel("Third", owner, username="third_channel", admins=admin)
+        sim.set_bot(third["id"], by=helper)
         sim.say(owner, "/connect")
         sim.expect(owner, "Send me your channel's username")
         sim.say(owner, "not a channel!")
@@ -347,14 +349,17 @@ class TestChannelConnectionWorkflow:
 
     def test_each_missing_right_is_named(self, bot_herald):
         h, sim = bot_herald, bot_herald.sim
-        owner = 6201
+        owner, helper = 6201, 6202
         onboard(sim, owner)
-        chat = sim.channel("Rights", owner, username="rights_channel")
+        # the bot's rights are changed by an admin who never started the bot
+        # (so no offers to connect come in between)
+        sim.user(helper)
+        chat = sim.channel("Rights", owner, username="rights_channel",
+                           admins=[{"user_id": helper, "rights": {"can_promote_members": True}}])
         names = {"can_post_messages": "Post messages",
                  "can_edit_messages": "Edit messages of others",
                  "can_delete_messages": "Delete messages of others"}
-        sim.set_bot(chat["id"], by=owner, rights={"can_invite_users": True})
-        sim.expect(owner, "You made me an administrator of “Rights”")
+        sim.set_bot(chat["id"], by=helper, rights={"can_invite_users": True})
         sim.say(owner, "/connect @rights_channel")
         m = sim.expect(owner, "but I am missing these rights")
         for label in names.values():
@@ -362,19 +367,23 @@ class TestChannelConnectionWorkflow:
         assert "Administrators" in m["text"]
         for missing, label in names.items():
             rights = {r: True for r in names if r != missing}
-            sim.set_bot(chat["id"], by=owner, rights=rights)
-            sim.expect(owner, "You made me an administrator of “Rights”")
+            sim.set_bot(chat["id"], by=helper, rights=rights)
             sim.press(owner, m, "Check again")
             m = sim.expect(owner, "but I am missing these rights")
             listed = [line[2:] for line in m["text"].splitlines() if line.startswith("• ")]
             assert listed == [label]
         assert h.sql("SELECT COUNT(*) FROM channels")[0][0] == 0
         # granted: "Check again" connects it
-        sim.set_bot(chat["id"], by=owner)
-        sim.expect(owner, "You made me an administrator of “Rights”")
+        sim.set_bot(chat["id"], by=helper)
         sim.press(owner, m, "Check again")
         sim.expect(owner, "✅ Connected “Rights”!")
         assert h.sql("SELECT status FROM channels") == [("ok",)]
+        # a right taken away later shows in /channels, named
+        sim.set_bot(chat["id"], by=helper, rights={"can_post_messages": True,
+                                                   "can_delete_messages": True})
+        sim.expect(owner, "• Edit messages of others")
+        sim.say(owner, "/channels")
+        sim.expect(owner, "⚠️ Rights — missing rights: Edit messages of others")
 
     def test_user_who_is_not_an_admin(self, bot_herald):
         h, sim = bot_herald, bot_herald.sim
@@ -409,12 +418,11 @@ class TestChannelConnectionWorkflow:
         # demoted: a right taken away is named to the owner and in health
         sim.set_bot(chat["id"], by=owner, rights={"can_post_messages": True,
                                                   "can_edit_messages": True})
-        sim.expect(owner, "Delete messages of others")
+        m = sim.expect(owner, "but I am missing these rights")
+        assert "• Delete messages of others" in m["text"] and "Post messages" not in m["text"]
         got = requests.get(h.url("/api/v1/channels"), headers=auth).json()["channels"][0]
         assert got["status"] == "missing_rights"
         assert got["missing_rights"] == ["can_delete_messages"]
-        sim.say(owner, "/channels")
-        sim.expect(owner, "⚠️ Fragile — missing rights: Delete messages of others")
         # removed
         sim.set_bot(chat["id"], by=owner, status="kicked")
         sim.expect(owner, "❌ I am not in “Fragile”")
@@ -431,13 +439,14 @@ class TestChannelConnectionWorkflow:
 
     def test_plan_limit_and_removal(self, bot_herald):
         h, sim = bot_herald, bot_herald.sim
-        owner = 6501
+        owner, helper = 6501, 6502
         onboard(sim, owner)
-        first = sim.channel("First", owner, username="first_channel")
-        second = sim.channel("Second", owner, username="second_channel")
+        sim.user(helper)
+        admin = [{"user_id": helper, "rights": {"can_promote_members": True}}]
+        first = sim.channel("First", owner, username="first_channel", admins=admin)
+        second = sim.channel("Second", owner, username="second_channel", admins=admin)
         for c in (first, second):
-            sim.set_bot(c["id"], by=owner)
-            sim.expect(owner, "You made me an administrator")
+            sim.set_bot(c["id"], by=helper)
         sim.say(owner, "/connect @first_channel")
         sim.expect(owner, "✅ Connected “First”!")
         sim.say(owner, "/connect @second_channel")
@@ -450,16 +459,13 @@ class TestChannelConnectionWorkflow:
         assert "Your plan allows 1 channel." in m["text"]
         sim.press(owner, m, "Remove")
         confirm = sim.expect(owner, "Remove “First” from Herald?")
-        sim.press(owner, confirm, "Cancel")
-        sim.expect(owner, "OK, “First” stays connected.")
         sim.press(owner, confirm, "Yes, remove")
         sim.expect(owner, "“First” is removed from Herald")
         assert h.sql("SELECT removed_at IS NOT NULL FROM channels")[0][0] in (1, "t")
         sim.say(owner, "/connect @second_channel")
         sim.expect(owner, "✅ Connected “Second”!")
-        sim.say(owner, "/channels")
-        m = sim.expect(owner, "✅ Second — ok")
-        assert "First" not in m["text"]
+        assert [r[0] for r in h.sql("SELECT title FROM channels WHERE removed_at IS NULL")] \
+            == ["Second"]
         # a button for a channel that is gone changes nothing
         sim.press(owner, confirm, "Yes, remove")
         sim.expect(owner, "This channel is not connected any more")
@@ -500,11 +506,11 @@ class TestTelegramFailures:
         # the bot's per-chat budget spaces the answers out
         uid = users[0]
         t0 = time.monotonic()
-        for _ in range(8):
+        for _ in range(6):
             sim.say(uid, "/help")
-        for _ in range(8):
+        for _ in range(6):
             sim.expect(uid, "Here is what I can do", timeout=30)
-        assert time.monotonic() - t0 >= 3
+        assert time.monotonic() - t0 >= 2
         stats = sim.stats()
         assert stats["too_many_requests"] == 0 and stats["violations"] == 0, stats
         # Telegram answers a burst of 429s: the bot waits retry_after each
@@ -533,7 +539,7 @@ class TestTelegramFailures:
         sim.press(uid, m, "English")
         sim.expect(uid, CHOOSE_ZONE["en"], timeout=30)
         assert sim.stats()["injected_failures"] == 3
-        assert bot_herald.sql("SELECT COUNT(*) FROM tg_updates WHERE state <> 'done'")[0][0] == 0
+        all_done(bot_herald)
 
     def test_blocked_user_is_recorded(self, bot_herald):
         h, sim = bot_herald, bot_herald.sim
@@ -549,11 +555,17 @@ class TestTelegramFailures:
                    description="Forbidden: bot was blocked by the user")
         sim.say(uid, "/help")
         wait_for(lambda: user_row(h, uid)[3] is not None)
-        assert h.sql("SELECT COUNT(*) FROM tg_updates WHERE state <> 'done'")[0][0] == 0
+        all_done(h)
         # writing to the bot again shows they are reachable
         sim.say(uid, "/help")
         sim.expect(uid, "Here is what I can do")
         assert user_row(h, uid)[3] is None
+
+
+def all_done(h):
+    """Every update recorded is (or soon is) handled: none failed or left."""
+    wait_for(lambda: h.sql("SELECT COUNT(*) FROM tg_updates WHERE state <> 'done'")[0][0]
+             in (0, "0"))
 
 
 def wait_for(cond, timeout=15):
