@@ -210,11 +210,13 @@ int channels_check(struct tg_client *tg, int64_t chat_id, const char *username, 
 	copy_str(out->username, sizeof(out->username),
 	         json_string_value(json_object_get(chat, "username")));
 	type = json_string_value(json_object_get(chat, "type"));
-	json_decref(chat);
+	/* type points into chat: compare before letting chat go */
 	if (!type || strcmp(type, "channel") != 0) {
+		json_decref(chat);
 		out->status = CH_NOT_CHANNEL;
 		return 0;
 	}
+	json_decref(chat);
 	if (tg_get_chat_administrators(tg, out->chat_id, &admins, &te)) {
 		out->status = status_of_failure(&te);
 		if (out->status == CH_UNREACHABLE)
