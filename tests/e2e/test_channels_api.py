@@ -99,7 +99,7 @@ def test_each_missing_right_is_named_and_nothing_is_stored(api, sim, rights, mis
     p = r.json()
     assert r.headers["Content-Type"].startswith("application/problem+json")
     assert p["type"] == "/problems/channel-check-failed"
-    assert p["status"] == "missing_rights" and p["missing_rights"] == missing
+    assert p["channel_status"] == "missing_rights" and p["missing_rights"] == missing
     assert "Administrators" in p["detail"]
     assert api.s.get(api.url("/api/v1/channels")).json()["channels"] == []
 
@@ -108,15 +108,15 @@ def test_user_who_is_not_an_admin_and_bot_not_in_channel(api, sim):
     theirs = sim.channel("Not Mine", OTHER, username="not_mine")
     sim.set_bot(theirs["id"], OTHER)
     r = connect(api, username="not_mine")
-    assert r.status_code == 422 and r.json()["status"] == "user_not_admin", r.text
+    assert r.status_code == 422 and r.json()["channel_status"] == "user_not_admin", r.text
 
     mine = sim.channel("No Bot Yet", OWNER, username="no_bot_yet")
     r = connect(api, chat_id=mine["id"])
     assert r.status_code == 422, r.text
-    assert r.json()["status"] in ("bot_not_admin", "bot_removed")
+    assert r.json()["channel_status"] in ("bot_not_admin", "bot_removed")
 
     r = connect(api, username="nobody_has_this")
-    assert r.status_code == 422 and r.json()["status"] == "not_found", r.text
+    assert r.status_code == 422 and r.json()["channel_status"] == "not_found", r.text
     assert api.sql("SELECT COUNT(*) FROM channels") in ([(0,)], [("0",)])
 
 
@@ -235,6 +235,7 @@ def test_webhook_secret_derived_from_the_token(sim, make_herald):
 def test_login_link_is_single_use(bot_herald, sim):
     uid = 7101
     sim.user(uid, language_code="en")
+    assert bot_herald.cli("user", "add", "--telegram-id", str(uid)).returncode == 0
     sim.say(uid, "/login")
     m = sim.expect(uid, "/login?token=", timeout=20)
     link = re.search(r"(http://[^\s\"<]+/login\?token=[A-Za-z0-9_-]+)", m["text"]).group(1)
