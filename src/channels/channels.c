@@ -219,6 +219,10 @@ int channels_check(struct tg_client *tg, int64_t chat_id, const char *username, 
 	json_decref(chat);
 	if (tg_get_chat_administrators(tg, out->chat_id, &admins, &te)) {
 		out->status = status_of_failure(&te);
+		/* the list is closed to a bot that is no administrator: is it
+		 * still a member at all? */
+		if (out->status == CH_BOT_NOT_ADMIN)
+			out->status = bot_membership(tg, out->chat_id);
 		if (out->status == CH_UNREACHABLE)
 			err_set(e, ERR_UNAVAILABLE, "telegram: %s", te.err.msg);
 		return 0;

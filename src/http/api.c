@@ -448,8 +448,9 @@ static int check_failed(struct http_req *r, const struct ch_check *chk, const st
 		return telegram_unavailable(
 		    r, strncmp(e->msg, "telegram: ", 10) == 0 ? e->msg + 10 : "no answer");
 	return http_problem(r, 422, "channel-check-failed", "Unprocessable Content",
-	                    json_pack("{s:s, s:o}", "status", channels_status_name(chk->status),
-	                              "missing_rights", rights_json(chk->missing)),
+	                    json_pack("{s:s, s:o}", "channel_status",
+	                              channels_status_name(chk->status), "missing_rights",
+	                              rights_json(chk->missing)),
 	                    "%s", status_detail(chk->status));
 }
 

@@ -119,6 +119,7 @@ class Herald:
             con = sqlite3.connect(os.path.join(self.workdir, db))
             try:
                 rows = con.execute(query).fetchall()
+                con.commit()
             finally:
                 con.close()
             return [tuple(r) for r in rows]
