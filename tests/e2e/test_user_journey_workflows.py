@@ -473,20 +473,7 @@ class TestChannelConnectionWorkflow:
 
 def set_plan(h, uid, plan):
     """Move a user to another plan (billing does this in the product)."""
-    db = h.env["HERALD_DATABASE"]
-    q = f"UPDATE users SET plan = '{plan}' WHERE telegram_id = {uid}"
-    if db.startswith("postgres"):
-        import subprocess
-        subprocess.run(["psql", db, "-qAtX", "-c", q], check=True, capture_output=True)
-    else:
-        import os
-        import sqlite3
-        con = sqlite3.connect(os.path.join(h.workdir, db), timeout=10)
-        try:
-            con.execute(q)
-            con.commit()
-        finally:
-            con.close()
+    h.sql(f"UPDATE users SET plan = '{plan}' WHERE telegram_id = {uid}")
 
 
 class TestTelegramFailures:
