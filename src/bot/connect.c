@@ -44,7 +44,7 @@ static void rights_text(const char *lang, unsigned bits, const char *prefix, con
 	size_t len = 0;
 
 	out[0] = '\0';
-	for (size_t i = 0; i < sizeof(right_labels) / sizeof(right_labels[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(right_labels); i++) {
 		if (!(bits & right_labels[i].bit))
 			continue;
 		bot_fmt(out + len, outsz - len, "%s%s%s", len ? sep : "", prefix,

@@ -22,6 +22,7 @@
 #include "lib/clock.h"
 #include "lib/i18n.h"
 #include "lib/log.h"
+#include "lib/mem.h"
 #include "store/store.h"
 #include "tg/tg.h"
 
@@ -59,7 +60,7 @@ static const struct {
 
 static const char *language_name(const char *code)
 {
-	for (size_t i = 0; i < sizeof(languages) / sizeof(languages[0]); i++)
+	for (size_t i = 0; i < ARRAY_SIZE(languages); i++)
 		if (strcmp(languages[i].code, code) == 0)
 			return languages[i].name;
 	return code;
@@ -117,7 +118,7 @@ static json_t *language_keyboard(const char *preselected)
 	json_t *kb = bot_kb_new(), *row = bot_kb_row(kb);
 	char label[64];
 
-	for (size_t i = 0; i < sizeof(languages) / sizeof(languages[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(languages); i++) {
 		bool pre = preselected && strcmp(preselected, languages[i].code) == 0;
 
 		snprintf(label, sizeof(label), "%s%s", pre ? "✓ " : "", languages[i].name);
@@ -150,7 +151,7 @@ static void zone_label(const char *lang, const char *zone, bool city, char *out,
 	if (city) {
 		bot_zone_city(zone, name, sizeof(name));
 		shown = name;
-		for (size_t i = 0; i < sizeof(cities) / sizeof(cities[0]); i++)
+		for (size_t i = 0; i < ARRAY_SIZE(cities); i++)
 			if (strcmp(cities[i].zone, zone) == 0)
 				shown = _(lang, cities[i].city);
 	}

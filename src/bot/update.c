@@ -12,6 +12,7 @@
 #include <strings.h>
 
 #include "lib/i18n.h"
+#include "lib/mem.h"
 #include "lib/tz.h"
 
 #define CB_VERSION "1"
@@ -65,7 +66,7 @@ int bot_route_update(const json_t *upd, struct bot_route *out, struct err *e)
 	if (!json_is_integer(id) || json_integer_value(id) < 0)
 		return err_set(e, ERR_INVALID, "an update needs an integer update_id");
 	out->update_id = (int64_t)json_integer_value(id);
-	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(kinds); i++) {
 		body = json_object_get(upd, kinds[i].field);
 		if (json_is_object(body)) {
 			out->kind = kinds[i].kind;

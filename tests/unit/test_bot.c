@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "bot/bot_impl.h"
+#include "lib/mem.h"
 #include "lib/tz.h"
 
 /* ---- callback data ---------------------------------------------------- */
@@ -43,7 +44,7 @@ static void test_cb_round_trip(void **state)
 	struct bot_cb cb;
 
 	(void)state;
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
 		assert_int_equal(bot_cb_encode(data, cases[i].a, cases[i].arg, cases[i].id), 0);
 		assert_string_equal(data, cases[i].want);
 		assert_true(strlen(data) <= BOT_CB_MAX);
@@ -89,7 +90,7 @@ static void test_cb_rejects_tampering(void **state)
 	struct bot_cb cb;
 
 	(void)state;
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
 		cb.action = BOT_CB_MENU;
 		assert_int_equal(bot_cb_parse(bad[i], strlen(bad[i]), &cb), -ERR_INVALID);
 		assert_int_equal(cb.action, 0); /* left zeroed: nothing half-parsed */
@@ -211,7 +212,7 @@ static void test_route_rejects_non_updates(void **state)
 	struct bot_route r;
 
 	(void)state;
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
 		json_error_t je;
 		json_t *u = json_loads(bad[i], JSON_DECODE_ANY, &je);
 
@@ -292,7 +293,7 @@ static void test_channel_refs(void **state)
 	int64_t chat;
 
 	(void)state;
-	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(good); i++) {
 		assert_int_equal(bot_parse_channel_ref(str_c(good[i]), user, &chat), 0);
 		assert_string_equal(user, "mychannel");
 		assert_true(chat == 0);
@@ -300,7 +301,7 @@ static void test_channel_refs(void **state)
 	assert_int_equal(bot_parse_channel_ref(str_c("-1001234567890"), user, &chat), 0);
 	assert_true(chat == -1001234567890LL);
 	assert_string_equal(user, "");
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
 		assert_int_equal(bot_parse_channel_ref(str_c(bad[i]), user, &chat), -ERR_INVALID);
 }
 
