@@ -112,7 +112,8 @@ def main():
                 r = wrk_script(f"http://127.0.0.1:{port}/hooks/telegram", args.conns,
                                args.seconds, script)
                 stored = rows(env, herald, db) - before
-                if stored != r["ok"]:
+                # requests in flight when wrk stops are stored but not counted
+                if not r["ok"] <= stored <= r["ok"] + args.conns:
                     sys.exit(f"{name}: {r['ok']} updates answered 2xx but {stored} stored")
                 ref = wrk(f"http://127.0.0.1:{port}/healthz", args.conns, args.seconds)
                 results.setdefault(name, []).append((r, ref))

@@ -100,7 +100,7 @@ int tg_client_new(struct tg_client **out, const struct tg_opts *o, struct err *e
 	c->max_attempts = o->max_attempts > 0 ? o->max_attempts : 5;
 	c->max_wait_ms = o->max_wait_ms > 0 ? o->max_wait_ms : 60000;
 	c->backoff_ms = o->backoff_ms > 0 ? o->backoff_ms : 300;
-	c->global_rate = o->global_rate > 0 ? o->global_rate : 30;
+	c->global_rate = o->global_rate > 0 ? o->global_rate : 28;
 	c->global_burst = c->global_rate < 1 ? 1 : c->global_rate;
 	c->chat_rate = o->chat_rate > 0 ? o->chat_rate : 1;
 	c->chat_burst = o->chat_burst > 0 ? o->chat_burst : 3;
@@ -296,11 +296,12 @@ static void scrub(const struct tg_client *c, char *s, size_t sz)
 	size_t slen = strlen(secret), o = 0;
 	char out[512];
 	const char *p = s, *hit;
+	size_t n;
 
 	if (!slen || !strstr(s, secret))
 		return;
 	while ((hit = strstr(p, secret)) != NULL) {
-		size_t n = (size_t)(hit - p);
+		n = (size_t)(hit - p);
 
 		if (n > sizeof(out) - 1 - o)
 			n = sizeof(out) - 1 - o;
@@ -311,8 +312,16 @@ static void scrub(const struct tg_client *c, char *s, size_t sz)
 		o += n;
 		p = hit + slen;
 	}
-	snprintf(out + o, sizeof(out) - o, "%s", p);
-	snprintf(s, sz, "%s", out);
+	/* the rest, then back into s, each cut to fit */
+	n = strlen(p);
+	if (n > sizeof(out) - 1 - o)
+		n = sizeof(out) - 1 - o;
+	memcpy(out + o, p, n);
+	o += n;
+	if (o > sz - 1)
+		o = sz - 1;
+	memcpy(s, out, o);
+	s[o] = '\0';
 }
 
 /* te for a transport failure: retried when it is a timeout or a broken

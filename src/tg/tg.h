@@ -82,7 +82,8 @@ struct tg_opts {
 	int max_attempts;    /* per call, for 429, 5xx and timeouts; 0: 5 */
 	int64_t max_wait_ms; /* the longest one call waits for buckets and retry_after; 0: 60 s */
 	int64_t backoff_ms;  /* first retry delay after 5xx or a timeout; 0: 300 ms */
-	double global_rate;  /* sends per second for the whole bot; 0: 30 */
+	double global_rate;  /* sends per second for the whole bot; 0: 28 (a margin under Telegram's
+	                        30) */
 	double chat_rate;    /* sends per second into one private chat; 0: 1 */
 	double chat_burst;   /* 0: 3 */
 	double group_per_minute; /* sends per minute into one group or channel; 0: 20 */
