@@ -665,3 +665,29 @@ void bot_free(struct bot *b)
 	pthread_mutex_destroy(&b->mu);
 	free(b);
 }
+
+void bot_counts(const struct bot *b, struct bot_counts *out)
+{
+	out->received = (long long)atomic_load(&b->received);
+	out->repeats = (long long)atomic_load(&b->repeats);
+	out->handled = (long long)atomic_load(&b->handled);
+	out->failed = (long long)atomic_load(&b->failed);
+	out->retried = (long long)atomic_load(&b->retried);
+}
+
+int bot_metrics(const struct bot *b, struct buf *out)
+{
+	struct bot_counts n;
+
+	bot_counts(b, &n);
+	return buf_printf(out,
+	                  "# HELP herald_bot_updates_total Telegram updates by what became of "
+	                  "them on this node.\n"
+	                  "# TYPE herald_bot_updates_total counter\n"
+	                  "herald_bot_updates_total{result=\"received\"} %lld\n"
+	                  "herald_bot_updates_total{result=\"repeat\"} %lld\n"
+	                  "herald_bot_updates_total{result=\"handled\"} %lld\n"
+	                  "herald_bot_updates_total{result=\"failed\"} %lld\n"
+	                  "herald_bot_updates_total{result=\"retried\"} %lld\n",
+	                  n.received, n.repeats, n.handled, n.failed, n.retried);
+}

@@ -11,6 +11,7 @@
 
 #include <stddef.h>
 
+#include "lib/buf.h"
 #include "lib/err.h"
 
 struct app;
@@ -31,5 +32,18 @@ void bot_free(struct bot *b);
  * not an update; -ERR_UNAVAILABLE when the store is down (Telegram retries).
  */
 int bot_accept(struct bot *b, const char *body, size_t len, struct err *e) WUR;
+
+/* Counters since start, for /metrics. */
+struct bot_counts {
+	long long received; /* recorded in the inbox (webhook or polling) */
+	long long repeats;  /* already there: a retry or a re-poll */
+	long long handled;
+	long long failed;
+	long long retried;
+};
+void bot_counts(const struct bot *b, struct bot_counts *out);
+
+/* Append the counters as Prometheus text to out. */
+int bot_metrics(const struct bot *b, struct buf *out) WUR;
 
 #endif

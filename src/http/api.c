@@ -171,7 +171,8 @@ static int get_metrics(struct http_req *r)
 	int rc;
 
 	buf_init(&b, 16u << 20);
-	if (metrics_render(http_server_metrics(r->srv), http_server_in_flight(r->srv), &b)) {
+	if (metrics_render(http_server_metrics(r->srv), http_server_in_flight(r->srv), &b) ||
+	    (app_of(r)->bot && bot_metrics(app_of(r)->bot, &b))) {
 		buf_release(&b);
 		return http_reply_err(r, -ERR_TOO_BIG, NULL);
 	}

@@ -212,6 +212,9 @@ def test_webhook_secret_and_repeats(sim, make_herald):
         assert r.status_code == 200 and r.text == ""
     rows = h.sql("SELECT update_id, state FROM tg_updates")
     assert [(int(u), s) for u, s in rows] == [(500001, "new")]
+    metrics = requests.get(h.url("/metrics")).text
+    assert 'herald_bot_updates_total{result="received"} 1\n' in metrics
+    assert 'herald_bot_updates_total{result="repeat"} 2\n' in metrics
 
     for bad in (b"not json", b"[1,2]", b'{"message":{}}', b'{"update_id":"x"}'):
         r = requests.post(url, data=bad, headers={hdr: secret,
