@@ -148,6 +148,20 @@ static int cmd_migrate(struct app *a, int argc, char **argv)
 	return 0;
 }
 
+/*
+ * Block SIGTERM and SIGINT (set receives them, for sigwait) and ignore
+ * SIGPIPE. Every thread started afterwards inherits the mask, so the signals
+ * reach only sigwait().
+ */
+static void block_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGINT);
+	pthread_sigmask(SIG_BLOCK, set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
 static int cmd_run(struct app *a, int argc, char **argv)
 {
 	struct http_opts o = {0};
@@ -172,13 +186,7 @@ static int cmd_run(struct app *a, int argc, char **argv)
 	o.ctx = a;
 	o.guard = api_guard;
 
-	/* Signals are taken by sigwait() below; every thread started after
-	 * this inherits the mask. */
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	block_signals(&set);
 
 	/* The bot exists whenever there is a token, so any node's webhook
 	 * endpoint records updates; only the bot role polls and dispatches. */
@@ -304,12 +312,8 @@ static int cmd_demo(int argc, char **argv, const char *config)
 		return 2;
 	}
 	so.host = host;
-	/* every thread, the simulator's too, leaves SIGTERM/SIGINT to sigwait */
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	/* the simulator's threads too leave SIGTERM/SIGINT to sigwait */
+	block_signals(&set);
 	if (!db || !*db) {
 		/* the simulator starts empty each time, so Herald does too */
 		unlink("herald-demo.db");

@@ -505,22 +505,32 @@ static int post_channel(struct http_req *r)
 	return http_reply_json(r, 201, channel_json(&ch));
 }
 
-static int get_channel(struct http_req *r)
+/* The signed-in user's channel {id} (not removed) into ch; answers the
+ * request itself and returns non-zero when there is none. */
+static int owned_channel(struct http_req *r, struct channel *ch)
 {
 	struct app *a = app_of(r);
 	const struct auth *au = r->auth;
-	struct channel ch;
 	struct err e = {0};
 	int64_t id;
 	int rc;
 
 	if (path_id(r, &id))
-		return 0;
-	rc = channels_get(a->store, au->user.id, id, &ch, &e);
-	if (!rc && ch.removed)
+		return -ERR_NOT_FOUND;
+	rc = channels_get(a->store, au->user.id, id, ch, &e);
+	if (!rc && ch->removed)
 		rc = err_set(&e, ERR_NOT_FOUND, "no such channel");
 	if (rc)
-		return http_reply_err(r, rc, &e);
+		http_reply_err(r, rc, &e);
+	return rc;
+}
+
+static int get_channel(struct http_req *r)
+{
+	struct channel ch;
+
+	if (owned_channel(r, &ch))
+		return 0;
 	return http_reply_json(r, 200, channel_json(&ch));
 }
 
@@ -546,16 +556,10 @@ static int check_channel(struct http_req *r)
 	const struct auth *au = r->auth;
 	struct channel ch;
 	struct err e = {0};
-	int64_t id;
 	int rc;
 
-	if (path_id(r, &id))
+	if (owned_channel(r, &ch))
 		return 0;
-	rc = channels_get(a->store, au->user.id, id, &ch, &e);
-	if (!rc && ch.removed)
-		rc = err_set(&e, ERR_NOT_FOUND, "no such channel");
-	if (rc)
-		return http_reply_err(r, rc, &e);
 	if (!a->tg)
 		return http_problem(r, 503, "bot-not-configured", "Service Unavailable", NULL,
 		                    "HERALD_BOT_TOKEN is not set, so channels cannot be checked");
