@@ -30,6 +30,7 @@
 #include "kv/kv.h"
 #include "lib/buf.h"
 #include "lib/clock.h"
+#include "lib/hc.h"
 #include "lib/i18n.h"
 #include "lib/json.h"
 #include "lib/log.h"
@@ -565,6 +566,19 @@ static void *lane_main(void *arg)
 
 /* ---- lifecycle ------------------------------------------------------- */
 
+/*
+ * The intake's transport: lib/hc, with each request abandoned once the bot is
+ * stopping, so a long poll held by Telegram ends within about a second.
+ */
+static int intake_send(void *arg, const struct hc_req *rq, struct hc_resp *rs, struct err *e)
+{
+	struct bot *b = arg;
+	struct hc_req r = *rq;
+
+	r.cancel = &b->stopping;
+	return hc_do(&r, rs, e);
+}
+
 int bot_new(struct bot **out, struct app *a, struct err *e)
 {
 	struct tg_opts o = {0};
@@ -589,12 +603,12 @@ int bot_new(struct bot **out, struct app *a, struct err *e)
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&b->cv, &ca);
 	pthread_condattr_destroy(&ca);
-	b->transport = bot_transport_new(&b->stopping);
+	b->intake_transport = (struct tg_transport){intake_send, b};
 	o.api = app_str(a, SET_TELEGRAM_API);
 	o.token = app_str(a, SET_BOT_TOKEN);
 	o.timeout_ms = 10000;
 	o.max_attempts = 1; /* the intake backs off by itself */
-	o.transport = bot_transport_seam(b->transport);
+	o.transport = &b->intake_transport;
 	rc = tg_client_new(&b->intake, &o, e);
 	if (rc) {
 		bot_free(b);
@@ -641,7 +655,6 @@ void bot_stop(struct bot *b)
 	atomic_store(&b->stopping, true);
 	pthread_cond_broadcast(&b->cv);
 	pthread_mutex_unlock(&b->mu);
-	bot_transport_wake(b->transport);
 	pthread_join(b->intake_thread, NULL);
 	for (unsigned i = 0; i < b->nlanes; i++)
 		pthread_join(b->lane_threads[i], NULL);
@@ -659,7 +672,6 @@ void bot_free(struct bot *b)
 		return;
 	bot_stop(b);
 	tg_client_free(b->intake);
-	bot_transport_free(b->transport);
 	bot_zones_free(b->zones);
 	pthread_cond_destroy(&b->cv);
 	pthread_mutex_destroy(&b->mu);

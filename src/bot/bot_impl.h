@@ -10,7 +10,6 @@
  *   ui.c         sending texts and keyboards in the user's language
  *   flows.c      the handlers: onboarding, settings, help, login
  *   connect.c    the handlers of channel connection and health
- *   transport.c  the intake's cancellable HTTP transport for the Bot API
  */
 #ifndef HERALD_BOT_IMPL_H
 #define HERALD_BOT_IMPL_H
@@ -24,6 +23,7 @@
 
 #include "bot/bot.h"
 #include "lib/str.h"
+#include "tg/tg.h"
 #include "users/users.h"
 
 #define BOT_LANES         4
@@ -167,26 +167,14 @@ struct bot {
 		struct bot *b;
 		unsigned n;
 	} lane_args[BOT_LANES];
-	unsigned nlanes; /* lane threads running */
-	struct bot_transport *transport;
+	unsigned nlanes;                      /* lane threads running */
+	struct tg_transport intake_transport; /* hc_do, cancelled by stopping */
 
 	atomic_llong received, repeats, handled, failed, retried;
 };
 
 /* Sleep up to ms or until stopping (or, for lane >= 0, new rows of that lane). */
 void bot_wait(struct bot *b, int lane, int64_t ms);
-
-/* ---- transport.c: an HTTP transport whose requests end when b stops ------- */
-
-struct bot_transport;
-struct tg_transport;
-struct bot_transport *bot_transport_new(const atomic_bool *stop);
-void bot_transport_free(struct bot_transport *t);
-/* End the wait of a request in progress (from any thread): it is abandoned
- * when stop is set. */
-void bot_transport_wake(struct bot_transport *t);
-/* The seam to give tg_client_new. */
-const struct tg_transport *bot_transport_seam(struct bot_transport *t);
 
 /* ---- conv.c: a chat's conversation ---------------------------------------- */
 

@@ -99,6 +99,13 @@ static struct curl_slist *slist_add(struct curl_slist *l, const char *s)
 	return n;
 }
 
+static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                       curl_off_t ulnow)
+{
+	(void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+	return atomic_load((const atomic_bool *)arg) ? 1 : 0; /* non-zero aborts */
+}
+
 static size_t on_header(char *p, size_t size, size_t n, void *arg)
 {
 	struct hc_resp *rs = arg;
@@ -140,6 +147,11 @@ int hc_do(const struct hc_req *rq, struct hc_resp *rs, struct err *e)
 	curl_easy_setopt(h, CURLOPT_HEADERDATA, rs);
 	curl_easy_setopt(h, CURLOPT_USERAGENT, "herald/" HERALD_VERSION);
 	curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
+	if (rq->cancel) {
+		curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
+		curl_easy_setopt(h, CURLOPT_XFERINFODATA, (void *)rq->cancel);
+		curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+	}
 
 	for (size_t i = 0; i < HC_MAX_HEADERS && rq->headers[i]; i++) {
 		hdrs = slist_add(hdrs, rq->headers[i]);
@@ -180,6 +192,8 @@ int hc_do(const struct hc_req *rq, struct hc_resp *rs, struct err *e)
 		rc = err_set(e, ERR_TOO_BIG, "http response larger than %zu bytes", rs->body.max);
 	} else if (cc == CURLE_OPERATION_TIMEDOUT) {
 		rc = err_set(e, ERR_TIMEOUT, "http request timed out");
+	} else if (cc == CURLE_ABORTED_BY_CALLBACK) {
+		rc = err_set(e, ERR_TIMEOUT, "http request cancelled");
 	} else if (cc != CURLE_OK) {
 		/* curl_easy_strerror never includes the URL */
 		rc = err_set(e, ERR_UNAVAILABLE, "http request failed: %s", curl_easy_strerror(cc));

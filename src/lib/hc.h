@@ -7,6 +7,7 @@
 #ifndef HERALD_HC_H
 #define HERALD_HC_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 
 #include "lib/buf.h"
@@ -35,6 +36,9 @@ struct hc_req {
 	long timeout_ms;     /* whole request; 0: 30 s */
 	long connect_ms;     /* 0: 5 s */
 	size_t max_response; /* body bytes kept at most; 0: 4 MiB */
+	/* When it becomes true the request is abandoned within about a second
+	 * (libcurl's progress callback); NULL: never. */
+	const atomic_bool *cancel;
 };
 
 struct hc_resp {
@@ -49,7 +53,8 @@ void hc_global_init(void);
 
 /*
  * Perform rq and fill rs (any status is a success: the caller judges it).
- * Errors: -ERR_TIMEOUT when the time ran out, -ERR_UNAVAILABLE when no
+ * Errors: -ERR_TIMEOUT when the time ran out or the request was cancelled
+ * (rq->cancel), -ERR_UNAVAILABLE when no
  * connection could be made or it broke, -ERR_TOO_BIG when the response body
  * exceeds max_response, -ERR_INVALID for a malformed request. On failure rs
  * holds whatever arrived (release it anyway).

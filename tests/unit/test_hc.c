@@ -191,6 +191,27 @@ static void test_bounds_and_failures(void **state)
 	hc_resp_release(&rs);
 }
 
+static void test_cancel(void **state)
+{
+	atomic_bool cancel = true;
+	struct hc_req rq = {.cancel = &cancel, .timeout_ms = 5000};
+	struct hc_resp rs;
+	struct err e = {0};
+	char u[128];
+
+	(void)state;
+	url(u, sizeof(u), "/slow");
+	rq.url = u;
+	assert_int_equal(hc_do(&rq, &rs, &e), -ERR_TIMEOUT);
+	assert_string_equal(e.msg, "http request cancelled");
+	hc_resp_release(&rs);
+	/* not cancelled: the same request completes */
+	atomic_store(&cancel, false);
+	assert_int_equal(hc_do(&rq, &rs, &e), 0);
+	assert_int_equal(rs.status, 200);
+	hc_resp_release(&rs);
+}
+
 static void test_urlencode(void **state)
 {
 	struct buf b;
@@ -209,6 +230,7 @@ int main(void)
 	    cmocka_unit_test(test_post_json_twice_on_one_connection),
 	    cmocka_unit_test(test_multipart),
 	    cmocka_unit_test(test_bounds_and_failures),
+	    cmocka_unit_test(test_cancel),
 	    cmocka_unit_test(test_urlencode),
 	};
 
