@@ -7,6 +7,7 @@ with fixed sleeps. What the bot stored is read from the database directly.
 The bot flows run on SQLite (the `backend` fixture is narrowed below); one
 journey also runs on PostgreSQL with Redis.
 """
+import re
 import time
 
 import pytest
@@ -579,3 +580,25 @@ def test_journey_on_postgres(bot_herald):
     sim.expect(uid, "✅ «Канал» подключён!")
     assert h.sql(f"SELECT COUNT(*) FROM users WHERE telegram_id = {uid}") == [("1",)]
     assert h.sql("SELECT title, status FROM channels") == [("Канал", "ok")]
+
+
+def test_one_chats_updates_are_handled_in_order(bot_herald):
+    """Six commands sent at once by one user: the bot answers them in the
+    order they were sent (one chat's updates go through one lane, in order),
+    and each exactly once."""
+    h, sim = bot_herald, bot_herald.sim
+    uid = 8101
+    onboard(sim, uid, "en")
+    names = [f"nosuch{i}" for i in range(6)]
+    for n in names:
+        sim.say(uid, f"/{n}")
+    answered = []
+    deadline = time.monotonic() + 30
+    while len(answered) < len(names) and time.monotonic() < deadline:
+        for m in sim.sent(uid, wait_ms=5000):
+            sim.seen[uid] = max(sim.seen.get(uid, 0), m["message_id"])
+            found = re.search(r"the command /(nosuch\d)", m.get("text") or "")
+            if found:
+                answered.append(found.group(1))
+    assert answered == names
+    sim.quiet(uid)
