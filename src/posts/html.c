@@ -11,9 +11,11 @@
 #include <stdint.h>
 #include <string.h>
 
-#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
-#define MAX_ATTRS    4
-#define NAME_SHOWN   32 /* the most bytes of a tag name quoted in a message */
+#include "lib/mem.h"
+#include "lib/utf8.h"
+
+#define MAX_ATTRS  4
+#define NAME_SHOWN 32 /* the most bytes of a tag name quoted in a message */
 
 enum tag {
 	T_B,
@@ -107,37 +109,7 @@ static bool name_is(struct str s, const char *name)
 /* The offset of the first byte that is not valid UTF-8 or is NUL, or n. */
 static size_t utf8_bad_at(const unsigned char *s, size_t n)
 {
-	size_t i = 0;
-
-	while (i < n) {
-		unsigned c = s[i], need, cp, min;
-
-		if (c == 0)
-			return i;
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		if (c >= 0xC2 && c <= 0xDF)
-			need = 1, cp = c & 0x1F, min = 0x80;
-		else if (c >= 0xE0 && c <= 0xEF)
-			need = 2, cp = c & 0x0F, min = 0x800;
-		else if (c >= 0xF0 && c <= 0xF4)
-			need = 3, cp = c & 0x07, min = 0x10000;
-		else
-			return i;
-		if (n - i <= need)
-			return i;
-		for (unsigned k = 1; k <= need; k++) {
-			if ((s[i + k] & 0xC0) != 0x80)
-				return i;
-			cp = cp << 6 | (s[i + k] & 0x3F);
-		}
-		if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-			return i;
-		i += need + 1;
-	}
-	return n;
+	return utf8_check((const char *)s, n, false);
 }
 
 size_t html_utf16_units(struct str plain)
@@ -171,7 +143,7 @@ static size_t entity(const char *s, size_t n, uint32_t *cp)
 	size_t i = 2, start;
 	bool hex;
 
-	for (size_t k = 0; k < ARRAY_LEN(named); k++) {
+	for (size_t k = 0; k < ARRAY_SIZE(named); k++) {
 		size_t len = strlen(named[k].text);
 
 		if (n >= len && memcmp(s, named[k].text, len) == 0) {
@@ -532,7 +504,7 @@ static int check_nesting(enum tag tag, const struct open_tag *stack, size_t dept
 
 static int find_tag(struct str name, enum tag *out)
 {
-	for (size_t k = 0; k < ARRAY_LEN(tag_names); k++) {
+	for (size_t k = 0; k < ARRAY_SIZE(tag_names); k++) {
 		if (name_is(name, tag_names[k])) {
 			*out = (enum tag)k;
 			return 0;

@@ -12,6 +12,7 @@
 #include <strings.h>
 
 #include "lib/mem.h"
+#include "lib/utf8.h"
 
 #define MAX_NESTING 32
 
@@ -21,36 +22,7 @@ static const char *const tags[] = {"b",   "strong",     "i",        "em",       
 
 bool sim_utf8_valid(const char *str, size_t n)
 {
-	const unsigned char *s = (const unsigned char *)str;
-	size_t i = 0;
-
-	while (i < n) {
-		unsigned c = s[i], need, cp, min;
-
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		if (c >= 0xC2 && c <= 0xDF)
-			need = 1, cp = c & 0x1F, min = 0x80;
-		else if (c >= 0xE0 && c <= 0xEF)
-			need = 2, cp = c & 0x0F, min = 0x800;
-		else if (c >= 0xF0 && c <= 0xF4)
-			need = 3, cp = c & 0x07, min = 0x10000;
-		else
-			return false;
-		if (n - i <= need)
-			return false;
-		for (unsigned k = 1; k <= need; k++) {
-			if ((s[i + k] & 0xC0) != 0x80)
-				return false;
-			cp = cp << 6 | (s[i + k] & 0x3F);
-		}
-		if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-			return false;
-		i += need + 1;
-	}
-	return true;
+	return utf8_check(str, n, true) == n;
 }
 
 size_t sim_utf16_len(const char *str, size_t n)

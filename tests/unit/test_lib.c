@@ -21,6 +21,7 @@
 #include "lib/log.h"
 #include "lib/str.h"
 #include "lib/tz.h"
+#include "lib/utf8.h"
 
 static void test_buf_bounds(void **state)
 {
@@ -249,6 +250,19 @@ static void test_tz(void **state)
 	assert_false(tz_valid("Europe/Berlin\n"));
 }
 
+static void test_utf8(void **state)
+{
+	(void)state;
+	assert_int_equal(utf8_check("abc", 3, false), 3);
+	assert_int_equal(utf8_check("\xd0\x9f\xf0\x9f\x98\x80", 6, false), 6); /* П😀 */
+	assert_int_equal(utf8_check("a\xc0\xaf", 3, false), 1);                /* overlong '/' */
+	assert_int_equal(utf8_check("ab\xed\xa0\x80", 5, false), 2);           /* a surrogate */
+	assert_int_equal(utf8_check("\xf4\x90\x80\x80", 4, false), 0);         /* past U+10FFFF */
+	assert_int_equal(utf8_check("x\xe2\x82", 3, false), 1);                /* cut short */
+	assert_int_equal(utf8_check("a\0b", 3, false), 1);
+	assert_int_equal(utf8_check("a\0b", 3, true), 3);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -263,6 +277,7 @@ int main(void)
 	    cmocka_unit_test(test_config_bad_values_name_the_setting),
 	    cmocka_unit_test(test_config_file),
 	    cmocka_unit_test(test_tz),
+	    cmocka_unit_test(test_utf8),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
