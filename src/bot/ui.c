@@ -13,6 +13,7 @@
 #include "app.h"
 #include "lib/i18n.h"
 #include "lib/log.h"
+#include "lib/utf8.h"
 #include "store/store.h"
 #include "tg/tg.h"
 
@@ -93,18 +94,9 @@ void bot_fmt(char *out, size_t outsz, const char *fmt, ...)
 	va_start(ap, fmt);
 	n = vsnprintf(out, outsz, fmt, ap);
 	va_end(ap);
-	if (n >= 0 && (size_t)n >= outsz && outsz > 1) {
-		size_t end = outsz - 1, i = end - 1, need;
-		unsigned char lead;
-
-		/* never leave half of a UTF-8 sequence at the cut */
-		while (i > 0 && ((unsigned char)out[i] & 0xC0) == 0x80)
-			i--;
-		lead = (unsigned char)out[i];
-		need = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;
-		if (i + need > end)
-			out[i] = '\0';
-	}
+	/* cut: never leave half of a UTF-8 sequence */
+	if (n >= 0 && (size_t)n >= outsz && outsz > 1)
+		out[utf8_cut(out, outsz - 1)] = '\0';
 }
 
 json_t *bot_kb_new(void)

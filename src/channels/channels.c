@@ -18,6 +18,7 @@
 
 #include "lib/clock.h"
 #include "lib/mem.h"
+#include "lib/utf8.h"
 #include "store/store.h"
 #include "tg/tg.h"
 #include "users/users.h"
@@ -100,11 +101,8 @@ static void rights_list(unsigned bits, char *out, size_t outsz)
 
 static void copy_str(char *dst, size_t dstsz, const char *src)
 {
-	size_t n = src ? strnlen(src, dstsz - 1) : 0;
+	size_t n = src ? utf8_cut(src, strnlen(src, dstsz - 1)) : 0;
 
-	/* never cut a UTF-8 sequence in half */
-	while (n > 0 && src[n] && ((unsigned char)src[n] & 0xC0) == 0x80)
-		n--;
 	if (n)
 		memcpy(dst, src, n);
 	dst[n] = '\0';

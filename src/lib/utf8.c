@@ -40,3 +40,16 @@ size_t utf8_check(const char *str, size_t n, bool allow_nul)
 	}
 	return n;
 }
+
+size_t utf8_cut(const char *str, size_t n)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	size_t i, need;
+
+	if (n == 0)
+		return 0;
+	for (i = n - 1; i > 0 && (s[i] & 0xC0) == 0x80; i--)
+		;
+	need = s[i] >= 0xF0 ? 4 : s[i] >= 0xE0 ? 3 : s[i] >= 0xC0 ? 2 : 1;
+	return i + need > n ? i : n;
+}

@@ -16,6 +16,7 @@
 #include <strings.h>
 
 #include "lib/json.h"
+#include "lib/utf8.h"
 #include "tg/tg_impl.h"
 
 #define TG_JSON_DEPTH      64
@@ -172,10 +173,8 @@ static enum tg_fail classify(int code, const char *desc, int64_t migrate_to)
  * and with control characters as spaces: it ends up in log lines. */
 static void copy_text(char *out, size_t outsz, const char *s, size_t len)
 {
-	size_t n = len < outsz - 1 ? len : outsz - 1;
+	size_t n = utf8_cut(s, len < outsz - 1 ? len : outsz - 1);
 
-	while (n > 0 && n < len && ((unsigned char)s[n] & 0xC0) == 0x80)
-		n--;
 	for (size_t i = 0; i < n; i++)
 		out[i] = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? ' ' : s[i];
 	out[n] = '\0';

@@ -261,6 +261,13 @@ static void test_utf8(void **state)
 	assert_int_equal(utf8_check("x\xe2\x82", 3, false), 1);                /* cut short */
 	assert_int_equal(utf8_check("a\0b", 3, false), 1);
 	assert_int_equal(utf8_check("a\0b", 3, true), 3);
+	/* cuts: "aП😀" is 1 + 2 + 4 bytes */
+	assert_int_equal(utf8_cut("a\xd0\x9f\xf0\x9f\x98\x80", 7), 7);
+	assert_int_equal(utf8_cut("a\xd0\x9f\xf0\x9f\x98\x80", 6), 3);
+	assert_int_equal(utf8_cut("a\xd0\x9f\xf0\x9f\x98\x80", 4), 3);
+	assert_int_equal(utf8_cut("a\xd0\x9f\xf0\x9f\x98\x80", 2), 1);
+	assert_int_equal(utf8_cut("\xd0\x9f", 1), 0);
+	assert_int_equal(utf8_cut("abc", 0), 0);
 }
 
 int main(void)
