@@ -138,6 +138,21 @@ static json_t *user_json(const struct user *u)
 	                 (json_int_t)u->created_at);
 }
 
+/* The request's body as a JSON object; answers the request itself (400,
+ * 413, 415, 422) and returns non-zero when it is not one. */
+static int json_object_body(struct http_req *r, json_t **body)
+{
+	if (http_req_json(r, body))
+		return -ERR_INVALID;
+	if (json_is_object(*body))
+		return 0;
+	json_decref(*body);
+	*body = NULL;
+	http_problem(r, 422, "invalid", "Unprocessable Content", NULL,
+	             "the body must be a JSON object");
+	return -ERR_INVALID;
+}
+
 static int get_healthz(struct http_req *r)
 {
 	static const char body[] = "{\"status\":\"ok\"}";
@@ -226,13 +241,8 @@ static int patch_me(struct http_req *r)
 	json_t *body, *v;
 	int rc;
 
-	if (http_req_json(r, &body))
+	if (json_object_body(r, &body))
 		return 0;
-	if (!json_is_object(body)) {
-		json_decref(body);
-		return http_problem(r, 422, "invalid", "Unprocessable Content", NULL,
-		                    "the body must be a JSON object");
-	}
 	json_object_foreach(body, key, v)
 	{
 		const char *s = json_string_value(v);
@@ -468,13 +478,8 @@ static int post_channel(struct http_req *r)
 	json_t *body;
 	int rc;
 
-	if (http_req_json(r, &body))
+	if (json_object_body(r, &body))
 		return 0;
-	if (!json_is_object(body)) {
-		json_decref(body);
-		return http_problem(r, 422, "invalid", "Unprocessable Content", NULL,
-		                    "the body must be a JSON object");
-	}
 	rc = channel_ref(r, body, &chat, &username);
 	if (rc || r->responded) {
 		json_decref(body);

@@ -200,25 +200,38 @@ int users_by_apikey(struct store *st, const char *key, size_t len, struct user *
 	                a, 1, out, e);
 }
 
-int users_session_create(struct store *st, int64_t user_id, int64_t ttl_ms,
-                         char token[USERS_TOKEN_SIZE], int64_t *expires_at, struct err *e)
+/*
+ * Make a random token with prefix for user_id that lasts ttl_ms and store
+ * its hash with sql, whose $1..$4 are user id, hash, now and the expiry;
+ * audited as action. token receives it; *expires_at (may be NULL) too.
+ */
+static int issue_token(struct store *st, const char *prefix, const char *sql, const char *action,
+                       int64_t user_id, int64_t ttl_ms, char token[USERS_TOKEN_SIZE],
+                       int64_t *expires_at, struct err *e)
 {
 	char hash[CRYPTO_SHA256_HEX], subject[32];
 	int64_t now = clock_now_ms();
 	struct store_val a[4];
 
-	crypto_token(USERS_SESSION_PREFIX, 32, token, USERS_TOKEN_SIZE);
+	crypto_token(prefix, 32, token, USERS_TOKEN_SIZE);
 	crypto_sha256_hex(token, strlen(token), hash);
-	*expires_at = now + ttl_ms;
+	if (expires_at)
+		*expires_at = now + ttl_ms;
 	snprintf(subject, sizeof(subject), "user:%lld", (long long)user_id);
 	a[0] = SV_INT(user_id);
 	a[1] = SV_TEXT(hash);
 	a[2] = SV_INT(now);
-	a[3] = SV_INT(*expires_at);
-	return write_audited(st,
-	                     "INSERT INTO sessions (user_id, token_hash, created_at, expires_at) "
-	                     "VALUES ($1, $2, $3, $4)",
-	                     a, ARRAY_SIZE(a), user_id, "session.create", subject, NULL, e);
+	a[3] = SV_INT(now + ttl_ms);
+	return write_audited(st, sql, a, ARRAY_SIZE(a), user_id, action, subject, NULL, e);
+}
+
+int users_session_create(struct store *st, int64_t user_id, int64_t ttl_ms,
+                         char token[USERS_TOKEN_SIZE], int64_t *expires_at, struct err *e)
+{
+	return issue_token(st, USERS_SESSION_PREFIX,
+	                   "INSERT INTO sessions (user_id, token_hash, created_at, expires_at) "
+	                   "VALUES ($1, $2, $3, $4)",
+	                   "session.create", user_id, ttl_ms, token, expires_at, e);
 }
 
 int users_by_session(struct store *st, const char *token, size_t len, struct user *out,
@@ -249,22 +262,10 @@ int users_session_delete(struct store *st, const char *token, size_t len, struct
 int users_login_create(struct store *st, int64_t user_id, int64_t ttl_ms,
                        char token[USERS_TOKEN_SIZE], struct err *e)
 {
-	char hash[CRYPTO_SHA256_HEX], subject[32];
-	int64_t now = clock_now_ms();
-	struct store_val a[4];
-
-	crypto_token(USERS_LOGIN_PREFIX, 32, token, USERS_TOKEN_SIZE);
-	crypto_sha256_hex(token, strlen(token), hash);
-	snprintf(subject, sizeof(subject), "user:%lld", (long long)user_id);
-	a[0] = SV_TEXT(hash);
-	a[1] = SV_INT(user_id);
-	a[2] = SV_INT(now);
-	a[3] = SV_INT(now + ttl_ms);
-	return write_audited(
-	    st,
-	    "INSERT INTO login_tokens (token_hash, user_id, created_at, expires_at) "
-	    "VALUES ($1, $2, $3, $4)",
-	    a, ARRAY_SIZE(a), user_id, "login.create", subject, NULL, e);
+	return issue_token(st, USERS_LOGIN_PREFIX,
+	                   "INSERT INTO login_tokens (user_id, token_hash, created_at, expires_at) "
+	                   "VALUES ($1, $2, $3, $4)",
+	                   "login.create", user_id, ttl_ms, token, NULL, e);
 }
 
 int users_login_consume(struct store *st, const char *token, size_t len, struct user *out,

@@ -32,7 +32,33 @@ def assert_no_sanitizer_report(text, what):
         assert mark not in text, f"{what}: sanitizer report:\n{text[-4000:]}"
 
 
-class Herald:
+class Process:
+    """A child process of the test with its log file (self.proc, self.log,
+    self.logpath set by the subclass)."""
+
+    def stop(self, sig=signal.SIGTERM, timeout=30):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        rc = self.proc.returncode if self.proc else None
+        self.proc = None
+        if getattr(self, "log", None):
+            self.log.close()
+        return rc
+
+    def logtext(self):
+        try:
+            with open(self.logpath, "r", errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+
+class Herald(Process):
     """One herald process and the settings it runs with."""
 
     def __init__(self, workdir, env):
@@ -75,29 +101,8 @@ class Herald:
             time.sleep(0.05)
         raise RuntimeError("herald did not become healthy:\n" + self.logtext())
 
-    def stop(self, sig=signal.SIGTERM, timeout=30):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            try:
-                self.proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        rc = self.proc.returncode if self.proc else None
-        self.proc = None
-        if getattr(self, "log", None):
-            self.log.close()
-        return rc
-
     def url(self, path):
         return self.base + path
-
-    def logtext(self):
-        try:
-            with open(self.logpath, "r", errors="replace") as f:
-                return f.read()
-        except OSError:
-            return ""
 
     def user_with_key(self, telegram_id, name="Test User"):
         r = self.cli("user", "add", "--telegram-id", str(telegram_id), "--name", name)
@@ -197,7 +202,7 @@ def herald(make_herald):
 SIM_TOKEN = "123456789:SIMTOKEN-e2e"
 
 
-class Sim:
+class Sim(Process):
     """One `herald sim` process and helpers for its control API
     (docs/simulator.md): act as users and channel admins, read what the bot
     sent (long-polled with wait_ms, never by sleeping)."""
@@ -229,27 +234,6 @@ class Sim:
                 pass
             time.sleep(0.05)
         raise RuntimeError("herald sim did not start:\n" + self.logtext())
-
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        rc = self.proc.returncode if self.proc else None
-        self.proc = None
-        if getattr(self, "log", None):
-            self.log.close()
-        return rc
-
-    def logtext(self):
-        try:
-            with open(self.logpath, "r", errors="replace") as f:
-                return f.read()
-        except OSError:
-            return ""
 
     def ctl(self, method, path, body=None, status=200, **params):
         r = requests.request(method, self.base + "/control" + path, json=body, params=params,
