@@ -148,6 +148,11 @@ const struct config_def app_settings[SET__COUNT] = {
     [SET_API_RATE] =
         INT(API_RATE, "20", 1, 1000000, "API requests per second per user (sustained)"),
     [SET_API_BURST] = INT(API_BURST, "60", 1, 1000000000, "API requests per user in a burst"),
+    [SET_WORKERS] = INT(WORKERS, "8", 1, 64, "scheduler threads sending due posts (worker role)"),
+    [SET_JOB_LEASE] = INT(JOB_LEASE, "30000", 1000, 3600000,
+                          "milliseconds a claimed job is leased (renewed while it runs)"),
+    [SET_TEST_CLOCK] = INT(TEST_CLOCK, "0", 0, 1,
+                           "1: POST /test/clock may move the product clock (tests, demo only)"),
 };
 
 int app_configure(struct app *a, const char *file, struct err *e)

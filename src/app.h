@@ -46,6 +46,9 @@ enum setting {
 	SET_SESSION_TTL,
 	SET_API_RATE,
 	SET_API_BURST,
+	SET_WORKERS,
+	SET_JOB_LEASE,
+	SET_TEST_CLOCK,
 	SET__COUNT
 };
 
@@ -56,6 +59,7 @@ struct kv;
 struct http_server;
 struct tg_client;
 struct bot;
+struct sched;
 
 struct app {
 	struct config cfg;
@@ -65,6 +69,7 @@ struct app {
 	struct http_server *http;
 	struct tg_client *tg;   /* NULL without HERALD_BOT_TOKEN */
 	struct bot *bot;        /* the bot role's intake and dispatch, when running */
+	struct sched *sched;    /* the worker role's scheduler, when running */
 	int migrations_applied; /* by app_open */
 };
 

@@ -33,6 +33,15 @@ void bot_free(struct bot *b);
  */
 int bot_accept(struct bot *b, const char *body, size_t len, struct err *e) WUR;
 
+/*
+ * Tell a delivery's owner, in their language, what happened to it: failed
+ * (the reason and what to do), or uncertain (buttons: Resend / It was
+ * published). Used by the scheduler's notify jobs; needs a->tg, not a
+ * running bot. -ERR_UNAVAILABLE / -ERR_BUSY / -ERR_TIMEOUT are worth another
+ * try; a user who blocked the bot is not an error.
+ */
+int bot_notify_delivery(struct app *a, int64_t delivery_id, struct err *e) WUR;
+
 /* Counters since start, for /metrics. */
 struct bot_counts {
 	long long received; /* recorded in the inbox (webhook or polling) */

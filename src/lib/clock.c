@@ -4,6 +4,7 @@
 #include "lib/clock.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <time.h>
 
 int64_t clock_now_ms(void)
@@ -33,4 +34,22 @@ void clock_sleep_ms(int64_t ms)
 
 	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
 		;
+}
+
+static atomic_llong app_offset;
+
+int64_t clock_app_ms(void)
+{
+	return clock_now_ms() + atomic_load(&app_offset);
+}
+
+void clock_app_shift(int64_t ms)
+{
+	if (ms > 0)
+		atomic_fetch_add(&app_offset, ms);
+}
+
+int64_t clock_app_offset(void)
+{
+	return atomic_load(&app_offset);
 }

@@ -1,0 +1,58 @@
+/*
+ * sched: the worker role. Durable jobs (the jobs table) claimed with a lease,
+ * so any number of nodes share the work (PostgreSQL: FOR UPDATE SKIP LOCKED)
+ * and a node that dies loses nothing: the watchdog takes its jobs back when
+ * their lease runs out.
+ *
+ * Jobs of one chat run one at a time in their order, each no earlier than
+ * its run_at: the deliveries of a channel keep their order even when one is
+ * retried. Kinds:
+ *   deliver  send a delivery (scheduled|retrying -> sending -> sent, or
+ *            retrying with backoff, or failed with the reason); then queue
+ *            pin and delete jobs as the post asks
+ *   pin      pin a sent delivery's first message
+ *   delete   delete a sent delivery's messages (auto-delete)
+ *   edit     apply the post's current text and buttons to a sent delivery
+ *   notify   tell the owner about a failed or uncertain delivery (bot)
+ *   expand   make the next occurrences of a recurring post into deliveries
+ *
+ * A delivery whose lease ran out while it was sending is not sent again: it
+ * becomes uncertain and its owner is asked (docs/scheduling.md).
+ */
+#ifndef HERALD_SCHED_H
+#define HERALD_SCHED_H
+
+#include <stdint.h>
+
+#include "lib/buf.h"
+#include "lib/err.h"
+
+struct app;
+struct sched;
+struct store_conn;
+
+struct sched_opts {
+	int workers;        /* threads sending; 0: 8 */
+	int64_t lease_ms;   /* a claimed job's lease, renewed while held; 0: 30000 */
+	int64_t poll_ms;    /* how often an idle worker looks for due jobs; 0: 200 */
+	int max_attempts;   /* deliver attempts before failed; 0: 5 */
+	int64_t backoff_ms; /* the first retry's delay, doubled each time; 0: 5000 */
+};
+
+int sched_new(struct sched **out, struct app *a, const struct sched_opts *o, struct err *e) WUR;
+int sched_start(struct sched *s, struct err *e) WUR;
+void sched_stop(struct sched *s);
+void sched_free(struct sched *s);
+
+/*
+ * Queue a job on c (inside the caller's transaction): kind, ref, chat_key
+ * (0: none), order_at (its place among the chat's jobs) and run_at (UTC ms
+ * of the product clock).
+ */
+int sched_enqueue(struct store_conn *c, const char *kind, int64_t ref, int64_t chat_key,
+                  int64_t order_at, int64_t run_at, struct err *e) WUR;
+
+/* Append Prometheus text: jobs run, deliveries by outcome, lateness. */
+int sched_metrics(const struct sched *s, struct buf *out) WUR;
+
+#endif
