@@ -918,15 +918,16 @@ static int update_locked(struct store_conn *c, const struct user *u, int64_t id,
 	store_res_free(r);
 	if (rc)
 		return rc;
-	if (strcmp(p.status, "draft") != 0 && strcmp(p.status, "scheduled") != 0) {
+	rc = touched(c, id, &sent, &f->err);
+	if (rc)
+		goto out;
+	/* a post done sending can still have its text and buttons corrected */
+	if (strcmp(p.status, "canceled") == 0 || (strcmp(p.status, "done") == 0 && !sent)) {
 		posts_fault(f, "not_editable", "status", "the post is %s", p.status);
 		f->err.code = ERR_CONFLICT;
 		rc = -ERR_CONFLICT;
 		goto out;
 	}
-	rc = touched(c, id, &sent, &f->err);
-	if (rc)
-		goto out;
 	if (!json_is_object(patch)) {
 		rc = posts_fault(f, "invalid", "post", "must be a JSON object");
 		goto out;

@@ -76,7 +76,8 @@ int posts_dlv_state_parse(const char *name, enum dlv_state *out);
  * "buttons[0][1].url", "schedule.at", "channels[1]") and a message for a
  * person in English (err.msg). The bot shows its own translated texts by
  * field and code; code is a stable word: "invalid", "too_long", "past",
- * "zone", "url", "album", "not_owned", "plan_limit", "not_editable".
+ * "zone", "url", "album", "html" (markup Telegram would refuse), "not_owned",
+ * "plan_limit", "not_editable".
  */
 struct post_fault {
 	char field[64];
@@ -160,8 +161,9 @@ int posts_list(struct store *st, int64_t user_id, const char *status, int64_t be
  * change (pending deliveries are remade). Once a delivery is sent or sending,
  * only text and buttons may change: the sent messages are edited (edit jobs)
  * and future occurrences use the new content; other fields give
- * -ERR_CONFLICT with code "not_editable". A canceled or done post:
- * -ERR_CONFLICT. Errors as posts_create otherwise.
+ * -ERR_CONFLICT with code "not_editable" (a post done sending too). A
+ * canceled post, or one done without anything sent: -ERR_CONFLICT. Errors as
+ * posts_create otherwise.
  */
 int posts_update(struct store *st, const struct user *u, int64_t id, const json_t *patch,
                  int64_t now_ms, struct post_fault *f) WUR;

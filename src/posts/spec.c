@@ -426,7 +426,8 @@ int posts_schedule(const json_t *sched, const char *user_zone, struct post_sched
 			json_decref(rep_out);
 			return rc;
 		}
-		if (when_rule_check(&ps->rule, &e)) {
+		/* "now": the rule starts when it is read (posts_first) */
+		if (!ps->now && when_rule_check(&ps->rule, &e)) {
 			json_decref(rep_out);
 			return posts_fault(f, "invalid", "schedule.repeat", "%s", e.msg);
 		}
@@ -458,6 +459,8 @@ static int rule_at_now(struct post_sched *ps, int64_t now_ms, struct post_fault 
 	ps->rule.minute = ps->local.minute;
 	if (ps->rule.freq == WHEN_MONTHLY && !ps->rule.month_day)
 		ps->rule.month_day = ps->local.day;
+	if (when_rule_check(&ps->rule, &e))
+		return posts_fault(f, "invalid", "schedule.repeat", "%s", e.msg);
 	return 0;
 }
 

@@ -8,6 +8,7 @@ The bot flows run on SQLite (the `backend` fixture is narrowed below); one
 journey also runs on PostgreSQL with Redis.
 """
 import re
+import signal
 import time
 
 import pytest
@@ -548,6 +549,283 @@ class TestTelegramFailures:
         sim.say(uid, "/help")
         sim.expect(uid, "Here is what I can do")
         assert user_row(h, uid)[3] is None
+
+
+CONTENT_OWNER = 8101
+
+
+@pytest.fixture
+def content(make_bot_herald):
+    """Herald with every role, the test clock and short leases; an onboarded
+    owner on the business plan with one connected channel, and an API session."""
+    h = make_bot_herald(HERALD_TEST_CLOCK="1", HERALD_JOB_LEASE="2000").start()
+    sim = h.sim
+    onboard(sim, CONTENT_OWNER)
+    set_plan(h, CONTENT_OWNER, "business")
+    h.s = requests.Session()
+    h.s.headers.update(api_key(h, CONTENT_OWNER))
+    h.channels = [add_channel(h, "News", "content_news")]
+    return h
+
+
+def add_channel(h, title, username):
+    sim = h.sim
+    ch = sim.channel(title, CONTENT_OWNER, username=username)
+    sim.set_bot(ch["id"], CONTENT_OWNER)
+    r = h.s.post(h.url("/api/v1/channels"), json={"chat_id": ch["id"]})
+    assert r.status_code == 201, r.text
+    return {"id": r.json()["id"], "chat": ch["id"]}
+
+
+def create_post(h, **spec):
+    spec.setdefault("channels", [h.channels[0]["id"]])
+    r = h.s.post(h.url("/api/v1/posts"), json=spec)
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def deliveries(h, post_id):
+    r = h.s.get(h.url(f"/api/v1/posts/{post_id}/deliveries"))
+    assert r.status_code == 200, r.text
+    return r.json()["deliveries"]
+
+
+def states(h, post_id):
+    return [d["state"] for d in deliveries(h, post_id)]
+
+
+def advance(h, ms):
+    r = requests.post(h.url("/test/clock"), json={"advance_ms": ms}, timeout=10)
+    assert r.status_code == 200, r.text
+
+
+def channel_messages(sim, chat, wait_ms=0, after=0):
+    return sim.ctl("GET", f"/chats/{chat}/messages", after=after, wait_ms=wait_ms)["messages"]
+
+
+def wait_posts(sim, chat, n, timeout=30):
+    """The bot's messages in a channel once there are at least n."""
+    deadline = time.monotonic() + timeout
+    while True:
+        msgs = channel_messages(sim, chat, wait_ms=500)
+        if len(msgs) >= n or time.monotonic() > deadline:
+            return msgs
+        time.sleep(0.1)
+
+
+def photo_id(sim, chat):
+    """A file_id the simulator knows: a photo posted by the channel's creator."""
+    m = sim.ctl("POST", f"/channels/{chat}/posts", {"by": CONTENT_OWNER, "photo": True})["message"]
+    return m["photo"][-1]["file_id"]
+
+
+def local_in(h, hours, zone="Europe/London"):
+    """A local time (the owner's zone) this many hours after the product clock's now."""
+    from datetime import datetime, timedelta, timezone
+    from zoneinfo import ZoneInfo
+    now_ms = requests.get(h.url("/test/clock"), timeout=10).json()["now_ms"]
+    t = datetime.fromtimestamp(now_ms / 1000, timezone.utc) + timedelta(hours=hours)
+    return t.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%dT%H:%M")
+
+
+class TestContentWorkflow:
+    """Posts created through the API, delivered by the scheduler to the
+    simulator: content, schedules, follow-ups and every kind of failure."""
+
+    @pytest.fixture(params=["polling"])
+    def bot_mode(self, request):
+        return request.param
+
+    def test_album_with_buttons_pin_and_auto_delete(self, content):
+        h, sim = content, content.sim
+        chat = h.channels[0]["chat"]
+        pid = photo_id(sim, chat)
+        before = len(channel_messages(sim, chat))
+        p = create_post(h, text="<b>Album</b> of three",
+                        media=[{"type": "photo", "file_id": pid}] * 3,
+                        buttons=[[{"text": "Read", "url": "https://example.org/a"}]],
+                        pin=True, delete_after_hours=2)
+        msgs = wait_posts(sim, chat, before + 4)[before:]
+        assert len(msgs) == 4, msgs
+        album, buttons = msgs[:3], msgs[3]
+        assert len({m["media_group_id"] for m in album}) == 1
+        assert buttons["text"] == "<b>Album</b> of three"
+        assert sim.buttons(buttons) == [{"text": "Read", "url": "https://example.org/a"}]
+        d = deliveries(h, p["id"])[0]
+        assert d["state"] == "sent" and d["message_ids"] == [m["message_id"] for m in msgs]
+        assert 0 <= d["lateness_ms"] < 5000
+        wait_for(lambda: deliveries(h, p["id"])[0]["pinned_at"] is not None)
+        assert [m["pinned"] for m in channel_messages(sim, chat)[before:]] == \
+            [True, False, False, False]
+        # two hours later (the product clock moves) every message is deleted
+        advance(h, 2 * 3600 * 1000 + 1000)
+        wait_for(lambda: deliveries(h, p["id"])[0]["deleted_at"] is not None)
+        assert all(m["deleted"] for m in channel_messages(sim, chat)[before:])
+        assert h.s.get(h.url(f"/api/v1/posts/{p['id']}")).json()["status"] == "done"
+
+    def test_scheduled_edited_then_sent_at_its_time_then_edited_again(self, content):
+        h, sim = content, content.sim
+        chat = h.channels[0]["chat"]
+        at = local_in(h, 3)
+        p = create_post(h, text="First draft", schedule={"at": at})
+        assert p["next_at"] is not None and states(h, p["id"]) == ["scheduled"]
+        r = h.s.patch(h.url(f"/api/v1/posts/{p['id']}"),
+                      json={"text": "<i>Final</i> text",
+                            "buttons": [[{"text": "Go", "url": "https://example.org"}]]})
+        assert r.status_code == 200, r.text
+        advance(h, 2 * 3600 * 1000)
+        assert channel_messages(sim, chat, wait_ms=800) == []  # an hour early: nothing
+        advance(h, 3600 * 1000)
+        msgs = wait_posts(sim, chat, 1)
+        assert [m["text"] for m in msgs] == ["<i>Final</i> text"]
+        d = deliveries(h, p["id"])[0]
+        assert d["state"] == "sent" and abs(d["due_at"] - p["next_at"]) == 0
+        # edit after sending: text and buttons change in the channel
+        r = h.s.patch(h.url(f"/api/v1/posts/{p['id']}"),
+                      json={"text": "Corrected", "buttons": None})
+        assert r.status_code == 200, r.text
+        wait_for(lambda: deliveries(h, p["id"])[0]["edited_at"] is not None)
+        m = channel_messages(sim, chat)[0]
+        assert m["text"] == "Corrected" and m["edited"] and not sim.buttons(m)
+        # other fields cannot change any more
+        r = h.s.patch(h.url(f"/api/v1/posts/{p['id']}"), json={"pin": True})
+        assert r.status_code == 409, r.text
+
+    def test_recurring_with_a_count_and_cancel(self, content):
+        h, sim = content, content.sim
+        chat = h.channels[0]["chat"]
+        at = local_in(h, 1)
+        p = create_post(h, text="Daily digest",
+                        schedule={"at": at, "repeat": {"every": "day", "count": 3}})
+        ds = deliveries(h, p["id"])
+        assert [d["due_at"] - ds[0]["due_at"] for d in ds] == [0, 86400000, 172800000]
+        other = create_post(h, text="Never", schedule={"at": local_in(h, 5)})
+        r = h.s.delete(h.url(f"/api/v1/posts/{other['id']}"))
+        assert r.status_code == 200 and r.json()["status"] == "canceled"
+        for day in range(3):
+            advance(h, 24 * 3600 * 1000 if day else 3600 * 1000 + 1000)
+            wait_posts(sim, chat, day + 1)
+        msgs = channel_messages(sim, chat, wait_ms=800)
+        assert [m["text"] for m in msgs] == ["Daily digest"] * 3
+        assert states(h, p["id"]) == ["sent"] * 3
+        assert states(h, other["id"]) == ["canceled"]
+        wait_for(lambda: h.s.get(h.url(f"/api/v1/posts/{p['id']}")).json()["status"]
+                 == "done")
+
+    def test_5xx_then_success(self, content):
+        h, sim = content, content.sim
+        chat = h.channels[0]["chat"]
+        sim.inject(method="sendMessage", chat_id=chat, kind="error", status=502, count=2)
+        p = create_post(h, text="Through the errors")
+        wait_for(lambda: deliveries(h, p["id"])[0]["state"] == "retrying")
+        d = deliveries(h, p["id"])[0]
+        assert d["reason"].startswith("telegram_error")
+        # the backoff waits on the product clock
+        advance(h, 5000)
+        wait_for(lambda: deliveries(h, p["id"])[0]["state"] == "retrying"
+                 and deliveries(h, p["id"])[0]["attempts"] == 2)
+        advance(h, 10000)
+        wait_for(lambda: deliveries(h, p["id"])[0]["state"] == "sent")
+        assert [m["text"] for m in channel_messages(sim, chat)] == ["Through the errors"]
+        assert deliveries(h, p["id"])[0]["attempts"] == 3
+
+    def test_many_due_together_spread_without_429_and_in_order(self, content):
+        h, sim = content, content.sim
+        h.channels += [add_channel(h, f"Feed {i}", f"content_feed{i}") for i in range(3)]
+        ids = [c["id"] for c in h.channels]
+        # 4 channels x 8 posts due at once: the channels' 20/min budget and the
+        # bot's 30/s are kept, with Telegram's own 429s thrown in
+        sim.inject(method="sendMessage", kind="429", retry_after=1, count=2)
+        for i in range(8):
+            create_post(h, text=f"Post {i}", channels=ids)
+        for c in h.channels:
+            msgs = wait_posts(sim, c["chat"], 8, timeout=90)
+            assert [m["text"] for m in msgs] == [f"Post {i}" for i in range(8)]
+        stats = sim.stats()
+        assert stats["violations"] == 0, stats
+        assert stats["too_many_requests"] == 2, stats
+        rows = h.sql("SELECT state, count(*) FROM deliveries GROUP BY state")
+        assert [(r[0], int(r[1])) for r in rows] == [("sent", 32)]
+
+    def test_bot_removed_fails_and_tells_the_owner(self, content):
+        h, sim = content, content.sim
+        chat = h.channels[0]["chat"]
+        p = create_post(h, text="Soon", schedule={"at": local_in(h, 1)})
+        sim.set_bot(chat, CONTENT_OWNER, status="kicked")
+        advance(h, 3600 * 1000 + 1000)
+        wait_for(lambda: deliveries(h, p["id"])[0]["state"] == "failed")
+        assert deliveries(h, p["id"])[0]["reason"].startswith("bot_removed")
+        assert channel_messages(sim, chat) == []
+        sim.expect(CONTENT_OWNER, "was not published")
+        r = h.s.get(h.url(f"/api/v1/channels/{h.channels[0]['id']}"))
+        assert r.json()["status"] == "bot_removed"
+
+    def test_killed_while_sending_nothing_lost_nothing_doubled(self, content):
+        h, sim = content, content.sim
+        chat = h.channels[0]["chat"]
+        # Telegram holds the send for 6 s, then carries it out anyway
+        sim.inject(method="sendMessage", chat_id=chat, kind="hang", hang_ms=6000)
+        first = create_post(h, text="In flight")
+        later = create_post(h, text="Queued behind it")
+        wait_for(lambda: deliveries(h, first["id"])[0]["state"] == "sending")
+        h.stop(signal.SIGKILL)
+        msgs = wait_posts(sim, chat, 1, timeout=15)  # the held send went out
+        assert [m["text"] for m in msgs] == ["In flight"]
+        h.start()
+        # the lease runs out: not resent blindly, the owner is asked
+        wait_for(lambda: deliveries(h, first["id"])[0]["state"] == "uncertain")
+        ask = sim.expect(CONTENT_OWNER, "published", timeout=20)
+        # the post queued behind it is sent once
+        wait_for(lambda: deliveries(h, later["id"])[0]["state"] == "sent")
+        assert [m["text"] for m in channel_messages(sim, chat)] == \
+            ["In flight", "Queued behind it"]
+        # the owner says it was published: it is marked sent, nothing is resent
+        sim.press(CONTENT_OWNER, ask, "It was published")
+        wait_for(lambda: deliveries(h, first["id"])[0]["state"] == "sent")
+        assert len(channel_messages(sim, chat, wait_ms=1000)) == 2
+
+    def test_uncertain_after_a_timeout_and_resend(self, content):
+        h, sim = content, content.sim
+        chat = h.channels[0]["chat"]
+        # no answer within Herald's 10 s: the post may be out, so it is not resent
+        sim.inject(method="sendMessage", chat_id=chat, kind="hang", hang_ms=12000, status=504)
+        p = create_post(h, text="Maybe out")
+        wait_for(lambda: deliveries(h, p["id"])[0]["state"] == "uncertain", timeout=30)
+        assert deliveries(h, p["id"])[0]["reason"].startswith("no_answer")
+        r = h.s.post(h.url(f"/api/v1/deliveries/{deliveries(h, p['id'])[0]['id']}/resolve"),
+                     json={"action": "resend"})
+        assert r.status_code == 200, r.text
+        wait_for(lambda: deliveries(h, p["id"])[0]["state"] == "sent")
+        assert [m["text"] for m in channel_messages(sim, chat)] == ["Maybe out"]
+        r = h.s.post(h.url(f"/api/v1/deliveries/{deliveries(h, p['id'])[0]['id']}/resolve"),
+                     json={"action": "resend"})
+        assert r.status_code == 409, r.text
+
+    def test_bad_input_schedules_nothing(self, content):
+        h = content
+        ch = h.channels[0]["id"]
+        cases = [
+            ({"text": "<b>open", "channels": [ch]}, "text"),
+            ({"text": "x" * 4097, "channels": [ch]}, "text"),
+            ({"text": "x", "channels": [ch], "schedule": {"at": "2020-01-01T09:00"}},
+             "schedule.at"),
+            ({"text": "x", "channels": [ch], "schedule": {"at": "2030-01-01T09:00",
+                                                         "zone": "Nowhere/City"}},
+             "schedule.zone"),
+            ({"text": "x", "channels": [ch],
+              "buttons": [[{"text": "b", "url": "javascript:alert(1)"}]]},
+             "buttons[0][0].url"),
+            ({"text": "x", "channels": [ch],
+              "media": [{"type": "photo", "file_id": "abc"}] * 11}, "media"),
+            ({"text": "x", "channels": [ch + 1000]}, "channels[0]"),
+        ]
+        for body, field in cases:
+            r = h.s.post(h.url("/api/v1/posts"), json=body)
+            assert r.status_code == 422, (body, r.text)
+            assert r.headers["Content-Type"].startswith("application/problem+json")
+            assert r.json()["field"] == field, r.text
+        assert h.sql("SELECT count(*) FROM posts")[0][0] in (0, "0")
+        assert h.sql("SELECT count(*) FROM jobs")[0][0] in (0, "0")
 
 
 def all_done(h):

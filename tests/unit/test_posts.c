@@ -111,7 +111,7 @@ static void test_bad_specs(void **state)
 		for (int i = 0; i < 11; i++)
 			snprintf(in + strlen(in), sizeof(in) - strlen(in),
 			         "%s{\"type\": \"photo\", \"file_id\": \"f%d\"}", i ? ", " : "", i);
-		strcat(in, "]}");
+		snprintf(in + strlen(in), sizeof(in) - strlen(in), "]}");
 		refused(in, "media", "album");
 	}
 	/* 4097 UTF-16 units: 2048 emoji (2 units each) and one letter */
