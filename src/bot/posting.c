@@ -1371,7 +1371,7 @@ static void reason_text(const char *lang, const char *reason, char *out, size_t 
 	else if (strcmp(code, "plan_limit") == 0)
 		bot_fmt(out, outsz, "%s",
 		        _(lang,
-		          "your plan's posts for the month were used up. Upgrade your plan, or "
+		          "Your plan's posts for the month were used up. Upgrade your plan, or "
 		          "schedule it for next month."));
 	else if (strcmp(code, "too_many_attempts") == 0)
 		bot_fmt(out, outsz, "%s",
@@ -1384,7 +1384,7 @@ static void reason_text(const char *lang, const char *reason, char *out, size_t 
 		                "with /post."),
 		        *detail ? detail : reason);
 	else
-		bot_fmt(out, outsz, _(lang, "the reason given was: %s."), reason);
+		bot_fmt(out, outsz, _(lang, "The reason given: %s."), reason);
 }
 
 int bot_notify_delivery(struct app *a, int64_t delivery_id, struct err *e)
