@@ -10,6 +10,8 @@
  *   tz         waiting for a time zone button (or "type a city or zone")
  *   tz_search  waiting for a typed city or zone
  *   connect    waiting for a channel's @username after a bare /connect
+ *   post_*, queue_edit   /post and /queue's "Edit text" (bot/posting.c);
+ *              a post forwarded in them is content, not a channel to connect
  * A button is honoured only in the state it was offered for; text where a
  * button was expected asks again with the keyboard.
  */
