@@ -237,9 +237,9 @@ static int add_delivery(struct store_conn *c, const struct post_row *p, int64_t 
                         const char *reason, int64_t now, struct err *e)
 {
 	struct store_res *r = NULL;
-	struct store_val a[] = {SV_INT(p->id), SV_INT(channel), SV_INT(p->user_id), SV_INT(chat),
-	                        SV_INT(occ),   SV_INT(due),     SV_TEXT(state),     SV_TEXT(reason),
-	                        SV_INT(now)};
+	struct store_val a[] = {SV_INT(p->id),  SV_INT(channel), SV_INT(p->user_id),
+	                        SV_INT(chat),   SV_INT(occ),     SV_INT(due),
+	                        SV_TEXT(state), SV_TEXT(reason), SV_INT(now)};
 	int64_t id;
 	int rc = store_query(c,
 	                     "INSERT INTO deliveries (post_id, channel_id, user_id, chat_id, "
@@ -297,7 +297,8 @@ int posts_expand(struct store_conn *c, int64_t post_id, int64_t now_ms, bool str
 			if (occ[i] >= month_end) {
 				rc = month_of(p.zone, occ[i], &month_start, &month_end, e);
 				if (!rc)
-					rc = quota_on(c, p.user_id, p.zone, occ[i], &used, &limit, e);
+					rc = quota_on(c, p.user_id, p.zone, occ[i], &used, &limit,
+					              e);
 			}
 			if (!rc)
 				rc = channel_chat(c, p.user_id, json_integer_value(ch), &chat, e);
@@ -317,10 +318,11 @@ int posts_expand(struct store_conn *c, int64_t post_id, int64_t now_ms, bool str
 
 					if (when_to_local(p.zone, occ[i], &lt, NULL, NULL, NULL))
 						lt.year = lt.month = 0;
-					rc = err_set(e, ERR_TOO_BIG,
-					             "your plan allows %lld posts a month; %04d-%02d "
-					             "would have more",
-					             (long long)limit, lt.year, lt.month);
+					rc = err_set(
+					    e, ERR_TOO_BIG,
+					    "your plan allows %lld posts a month; %04d-%02d "
+					    "would have more",
+					    (long long)limit, lt.year, lt.month);
 					break;
 				}
 				state = "failed";
@@ -328,8 +330,9 @@ int posts_expand(struct store_conn *c, int64_t post_id, int64_t now_ms, bool str
 			} else {
 				used++;
 			}
-			rc = add_delivery(c, &p, json_integer_value(ch), chat,
-			                  p.expanded + (int64_t)i, occ[i], state, reason, now_ms, e);
+			rc =
+			    add_delivery(c, &p, json_integer_value(ch), chat,
+			                 p.expanded + (int64_t)i, occ[i], state, reason, now_ms, e);
 			if (!rc)
 				(*made)++;
 		}
@@ -337,9 +340,9 @@ int posts_expand(struct store_conn *c, int64_t post_id, int64_t now_ms, bool str
 	if (!rc && n) {
 		struct store_val a[] = {SV_INT(post_id), SV_INT((int64_t)n), SV_INT(occ[n - 1])};
 
-		rc = run(c,
-		         "UPDATE posts SET expanded = expanded + $2, expanded_to = $3 WHERE id = $1",
-		         a, ARRAY_SIZE(a), e);
+		rc = run(
+		    c, "UPDATE posts SET expanded = expanded + $2, expanded_to = $3 WHERE id = $1",
+		    a, ARRAY_SIZE(a), e);
 	}
 	if (!rc && more) {
 		/* again when the last one made is half a horizon away */
@@ -399,7 +402,8 @@ static int check_owned(struct store_conn *c, int64_t user_id, const json_t *spec
 			return rc;
 		if (!chat) {
 			snprintf(field, sizeof(field), "channels[%zu]", i);
-			posts_fault(f, "not_owned", field, "channel %lld is not one of your channels",
+			posts_fault(f, "not_owned", field,
+			            "channel %lld is not one of your channels",
 			            (long long)json_integer_value(ch));
 			f->err.code = ERR_NOT_FOUND;
 			return -ERR_NOT_FOUND;
@@ -517,8 +521,9 @@ int posts_create(struct store *st, const struct user *u, const json_t *in, int64
 	if (!rc && idem) {
 		struct store_val a[] = {SV_INT(u->id), SV_TEXT(idem->key), SV_INT(*id)};
 
-		rc = run(c, "UPDATE idempotency_keys SET ref = $3 WHERE user_id = $1 AND idem_key = $2",
-		         a, ARRAY_SIZE(a), &f->err);
+		rc = run(
+		    c, "UPDATE idempotency_keys SET ref = $3 WHERE user_id = $1 AND idem_key = $2",
+		    a, ARRAY_SIZE(a), &f->err);
 	}
 	if (!rc)
 		rc = audit_post(c, u->id, "post.create", *id, &f->err);
@@ -543,8 +548,8 @@ int posts_idem_record(struct store *st, int64_t user_id, const char *key, int st
 	                  a, ARRAY_SIZE(a), NULL, e);
 }
 
-int posts_idem_answer(struct store *st, int64_t user_id, const char *key, int *status,
-                      char **body, struct err *e)
+int posts_idem_answer(struct store *st, int64_t user_id, const char *key, int *status, char **body,
+                      struct err *e)
 {
 	struct store_res *r = NULL;
 	struct store_val a[] = {SV_INT(user_id), SV_TEXT(key)};
@@ -581,24 +586,21 @@ static json_t *dlv_json(const struct store_res *r, size_t i)
 {
 	json_t *ids = json_loads(store_res_text(r, i, 9), 0, NULL);
 
-	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:s, s:s, s:I, s:o, s:o, s:o, s:o, s:o, "
-	                 "s:o}",
-	                 "id", (json_int_t)store_res_int(r, i, 0), "post_id",
-	                 (json_int_t)store_res_int(r, i, 1), "channel_id",
-	                 (json_int_t)store_res_int(r, i, 2), "chat_id",
-	                 (json_int_t)store_res_int(r, i, 3), "occurrence",
-	                 (json_int_t)store_res_int(r, i, 4), "due_at",
-	                 (json_int_t)store_res_int(r, i, 5), "state", store_res_text(r, i, 6),
-	                 "reason", store_res_text(r, i, 7), "attempts",
-	                 (json_int_t)store_res_int(r, i, 8), "message_ids",
-	                 json_is_array(ids) ? ids : json_array(), "sent_at",
-	                 int_or_null(r, i, 10), "lateness_ms", int_or_null(r, i, 11), "pinned_at",
-	                 int_or_null(r, i, 12), "deleted_at", int_or_null(r, i, 13), "edited_at",
-	                 int_or_null(r, i, 14));
+	return json_pack(
+	    "{s:I, s:I, s:I, s:I, s:I, s:I, s:s, s:s, s:I, s:o, s:o, s:o, s:o, s:o, "
+	    "s:o}",
+	    "id", (json_int_t)store_res_int(r, i, 0), "post_id", (json_int_t)store_res_int(r, i, 1),
+	    "channel_id", (json_int_t)store_res_int(r, i, 2), "chat_id",
+	    (json_int_t)store_res_int(r, i, 3), "occurrence", (json_int_t)store_res_int(r, i, 4),
+	    "due_at", (json_int_t)store_res_int(r, i, 5), "state", store_res_text(r, i, 6),
+	    "reason", store_res_text(r, i, 7), "attempts", (json_int_t)store_res_int(r, i, 8),
+	    "message_ids", json_is_array(ids) ? ids : json_array(), "sent_at",
+	    int_or_null(r, i, 10), "lateness_ms", int_or_null(r, i, 11), "pinned_at",
+	    int_or_null(r, i, 12), "deleted_at", int_or_null(r, i, 13), "edited_at",
+	    int_or_null(r, i, 14));
 }
 
-static json_t *post_json(struct store_conn *c, const struct store_res *r, size_t i,
-                         struct err *e)
+static json_t *post_json(struct store_conn *c, const struct store_res *r, size_t i, struct err *e)
 {
 	struct store_res *d = NULL;
 	json_t *o = NULL, *counts;
@@ -635,7 +637,8 @@ static json_t *post_json(struct store_conn *c, const struct store_res *r, size_t
 			json_t *cur = json_object_get(o, "next_at");
 
 			if (json_is_null(cur) || json_integer_value(cur) > store_res_int(d, k, 2))
-				json_object_set_new(o, "next_at", json_integer(store_res_int(d, k, 2)));
+				json_object_set_new(o, "next_at",
+				                    json_integer(store_res_int(d, k, 2)));
 		}
 	}
 	store_res_free(d);
@@ -668,8 +671,8 @@ int posts_get(struct store *st, int64_t user_id, int64_t id, json_t **out, struc
 	return rc;
 }
 
-int posts_list(struct store *st, int64_t user_id, const char *status, int64_t before_id,
-               int limit, json_t **out, int64_t *next, struct err *e)
+int posts_list(struct store *st, int64_t user_id, const char *status, int64_t before_id, int limit,
+               json_t **out, int64_t *next, struct err *e)
 {
 	struct store_res *r = NULL;
 	struct store_conn *c;
@@ -808,8 +811,7 @@ int posts_upcoming(struct store *st, int64_t user_id, int limit, json_t **out, s
 
 /* Remove what is pending of a post: its deliver, notify and expand jobs and,
  * when all, every delivery (the post is remade), else mark pending canceled. */
-static int drop_pending(struct store_conn *c, int64_t post_id, bool all, int64_t now,
-                        struct err *e)
+static int drop_pending(struct store_conn *c, int64_t post_id, bool all, int64_t now, struct err *e)
 {
 	struct store_val a[] = {SV_INT(post_id), SV_INT(now)};
 	int rc = run(c,
@@ -970,11 +972,12 @@ static int update_locked(struct store_conn *c, const struct user *u, int64_t id,
 		if (sent)
 			rc = run(c, "UPDATE posts SET spec = $2 WHERE id = $1", b, 2, &f->err);
 		else
-			rc = run(c,
-			         "UPDATE posts SET spec = $2, status = $3, zone = $4, first_at = $5, "
-			         "adjust = CASE WHEN $5 IS NULL THEN adjust ELSE $6 END, expanded = 0, "
-			         "expanded_to = 0 WHERE id = $1",
-			         b, ARRAY_SIZE(b), &f->err);
+			rc = run(
+			    c,
+			    "UPDATE posts SET spec = $2, status = $3, zone = $4, first_at = $5, "
+			    "adjust = CASE WHEN $5 IS NULL THEN adjust ELSE $6 END, expanded = 0, "
+			    "expanded_to = 0 WHERE id = $1",
+			    b, ARRAY_SIZE(b), &f->err);
 		free(spec);
 	}
 	if (!rc && sent)
@@ -1026,27 +1029,29 @@ int posts_resolve(struct store *st, int64_t user_id, int64_t delivery_id, bool r
 		return rc;
 	rc = store_begin(c, e);
 	if (!rc)
-		rc = store_query(c,
-		                 "UPDATE deliveries SET state = $4, updated_at = $3, reason = CASE "
-		                 "WHEN $4 = 'sent' THEN 'published_by_owner' ELSE 'resent_by_owner' "
-		                 "END, sent_at = CASE WHEN $4 = 'sent' THEN $3 ELSE sent_at END WHERE "
-		                 "id = $1 AND user_id = $2 AND state = 'uncertain' RETURNING post_id, "
-		                 "chat_id",
-		                 a, ARRAY_SIZE(a), &r, e);
+		rc = store_query(
+		    c,
+		    "UPDATE deliveries SET state = $4, updated_at = $3, reason = CASE "
+		    "WHEN $4 = 'sent' THEN 'published_by_owner' ELSE 'resent_by_owner' "
+		    "END, sent_at = CASE WHEN $4 = 'sent' THEN $3 ELSE sent_at END WHERE "
+		    "id = $1 AND user_id = $2 AND state = 'uncertain' RETURNING post_id, "
+		    "chat_id",
+		    a, ARRAY_SIZE(a), &r, e);
 	if (!rc && store_res_rows(r) == 0) {
 		struct store_res *x = NULL;
 
-		rc = store_query(c, "SELECT state FROM deliveries WHERE id = $1 AND user_id = $2", a,
-		                 2, &x, e);
+		rc = store_query(c, "SELECT state FROM deliveries WHERE id = $1 AND user_id = $2",
+		                 a, 2, &x, e);
 		if (!rc)
-			rc = store_res_rows(x) ? err_set(e, ERR_CONFLICT, "the delivery is %s, not uncertain",
-			                                 store_res_text(x, 0, 0))
-			                       : err_set(e, ERR_NOT_FOUND, "no such delivery");
+			rc = store_res_rows(x)
+			         ? err_set(e, ERR_CONFLICT, "the delivery is %s, not uncertain",
+			                   store_res_text(x, 0, 0))
+			         : err_set(e, ERR_NOT_FOUND, "no such delivery");
 		store_res_free(x);
 	}
 	if (!rc && resend)
-		rc = sched_enqueue(c, "deliver", delivery_id, store_res_int(r, 0, 1), now_ms, now_ms,
-		                   e);
+		rc = sched_enqueue(c, "deliver", delivery_id, store_res_int(r, 0, 1), now_ms,
+		                   now_ms, e);
 	if (!rc && !resend)
 		rc = posts_settle(c, store_res_int(r, 0, 0), e);
 	if (!rc) {

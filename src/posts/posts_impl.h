@@ -20,10 +20,10 @@ struct store_conn;
 /* A schedule as read from a spec. */
 struct post_sched {
 	char zone[64];
-	bool now;      /* "now" (or no schedule): due at once */
-	bool instant;  /* at was an instant (Z or an offset) */
+	bool now;     /* "now" (or no schedule): due at once */
+	bool instant; /* at was an instant (Z or an offset) */
 	bool recurring;
-	int64_t at_ms; /* the instant of at */
+	int64_t at_ms;           /* the instant of at */
 	struct when_local local; /* at's local time (recurring: the rule's) */
 	struct when_rule rule;   /* freq WHEN_ONCE when not recurring */
 	int64_t first_at;        /* after posts_first */

@@ -14,17 +14,16 @@
 #include "posts/html.h"
 
 static const char *const weekday_names[] = {"mon", "tue", "wed", "thu", "fri", "sat", "sun"};
-static const char *const every_names[] = {[WHEN_DAILY] = "day",
-                                          [WHEN_WEEKLY] = "week",
-                                          [WHEN_MONTHLY] = "month"};
+static const char *const every_names[] = {
+    [WHEN_DAILY] = "day", [WHEN_WEEKLY] = "week", [WHEN_MONTHLY] = "month"};
 static const char *const adjust_names[] = {[WHEN_EXACT] = "exact",
                                            [WHEN_MOVED_FORWARD] = "moved_forward",
                                            [WHEN_AMBIGUOUS_FIRST] = "ambiguous_first"};
 
-static const char *const spec_fields[] = {"text",     "media",           "buttons",
-                                          "silent",   "protect",         "pin",
-                                          "disable_preview", "delete_after_hours", "channels",
-                                          "draft",    "schedule"};
+static const char *const spec_fields[] = {
+    "text",     "media", "buttons",         "silent",
+    "protect",  "pin",   "disable_preview", "delete_after_hours",
+    "channels", "draft", "schedule"};
 
 int posts_fault(struct post_fault *f, const char *code, const char *field, const char *fmt, ...)
 {
@@ -110,7 +109,8 @@ static int check_media(const json_t *in, json_t **out, struct post_fault *f)
 			return posts_fault(f, "invalid", field,
 			                   "type must be photo, video or document");
 		if (id && !file_id_ok(id))
-			return posts_fault(f, "invalid", field, "file_id is not a Telegram file id");
+			return posts_fault(f, "invalid", field,
+			                   "file_id is not a Telegram file id");
 		if (url && !web_url(url))
 			return posts_fault(f, "url", field, "url must be an http or https URL");
 		docs += strcmp(type, "document") == 0;
@@ -192,7 +192,8 @@ static int check_channels(const json_t *in, json_t **out, struct post_fault *f)
 			return posts_fault(f, "invalid", field, "must be a channel id");
 		for (size_t k = 0; k < i; k++)
 			if (json_integer_value(json_array_get(in, k)) == json_integer_value(v))
-				return posts_fault(f, "invalid", field, "channel %lld is listed twice",
+				return posts_fault(f, "invalid", field,
+				                   "channel %lld is listed twice",
 				                   (long long)json_integer_value(v));
 		json_array_append_new(*out, json_integer(json_integer_value(v)));
 	}
@@ -274,6 +275,8 @@ static int check_repeat(const json_t *in, const char *zone, struct when_rule *r,
 			every = json_string_value(v);
 		} else if (strcmp(key, "weekdays") == 0 && json_is_array(v)) {
 			wd = v;
+		} else if (strcmp(key, "month_day") == 0 && json_is_null(v)) {
+			continue;
 		} else if (strcmp(key, "month_day") == 0 && json_is_integer(v)) {
 			if (json_integer_value(v) < 1 || json_integer_value(v) > 31)
 				return posts_fault(f, "invalid", "schedule.repeat.month_day",
@@ -310,18 +313,20 @@ static int check_repeat(const json_t *in, const char *zone, struct when_rule *r,
 		{
 			size_t k = 0;
 
-			while (k < ARRAY_SIZE(weekday_names) &&
-			       (!json_is_string(d) || strcmp(json_string_value(d), weekday_names[k])))
+			while (
+			    k < ARRAY_SIZE(weekday_names) &&
+			    (!json_is_string(d) || strcmp(json_string_value(d), weekday_names[k])))
 				k++;
 			if (k == ARRAY_SIZE(weekday_names))
-				return posts_fault(f, "invalid", "schedule.repeat.weekdays",
-				                   "weekdays are mon, tue, wed, thu, fri, sat, sun");
+				return posts_fault(
+				    f, "invalid", "schedule.repeat.weekdays",
+				    "weekdays are mon, tue, wed, thu, fri, sat, sun");
 			r->weekdays |= 1u << k;
 		}
 		if (!r->weekdays)
 			return posts_fault(f, "invalid", "schedule.repeat.weekdays",
 			                   "a weekly schedule needs at least one weekday");
-	} else if (wd) {
+	} else if (json_array_size(wd)) {
 		return posts_fault(f, "invalid", "schedule.repeat.weekdays",
 		                   "weekdays are for a weekly schedule");
 	}
@@ -337,9 +342,11 @@ static int check_repeat(const json_t *in, const char *zone, struct when_rule *r,
 			                   "must be a date YYYY-MM-DD");
 		r->until_ms += 59999;
 	}
-	*out = json_pack("{s:s, s:o, s:i, s:o, s:i}", "every", every_names[r->freq], "weekdays",
-	                 json_array(), "month_day", r->freq == WHEN_MONTHLY ? r->month_day : 0,
-	                 "until", until ? json_string(until) : json_null(), "count", r->count);
+	*out = json_pack("{s:s, s:o, s:o, s:o, s:o}", "every", every_names[r->freq], "weekdays",
+	                 json_array(), "month_day",
+	                 r->freq == WHEN_MONTHLY ? json_integer(r->month_day) : json_null(),
+	                 "until", until ? json_string(until) : json_null(), "count",
+	                 r->count ? json_integer(r->count) : json_null());
 	for (size_t k = 0; k < ARRAY_SIZE(weekday_names); k++)
 		if (r->weekdays & (1u << k))
 			json_array_append_new(json_object_get(*out, "weekdays"),
@@ -388,10 +395,11 @@ int posts_schedule(const json_t *sched, const char *user_zone, struct post_sched
 	if (strcmp(at, "now") == 0) {
 		ps->now = true;
 	} else if (parse_at(at, &lt, &instant, &off, &sec)) {
-		return posts_fault(f, "invalid", "schedule.at",
-		                   "\"%.40s\" is not \"now\", YYYY-MM-DDTHH:MM or an instant such as "
-		                   "2026-11-25T09:00:00Z",
-		                   at);
+		return posts_fault(
+		    f, "invalid", "schedule.at",
+		    "\"%.40s\" is not \"now\", YYYY-MM-DDTHH:MM or an instant such as "
+		    "2026-11-25T09:00:00Z",
+		    at);
 	} else if (instant) {
 		rc = when_to_utc("UTC", &lt, &ps->at_ms, NULL, &e);
 		if (rc)
@@ -585,16 +593,15 @@ int posts_check(const json_t *in, const char *user_zone, int64_t now_ms, bool ch
 		json_object_set_new(sched, "at", json_string(at));
 		ps->now = false;
 	}
-	out = json_pack(
-	    "{s:s, s:o, s:o, s:b, s:b, s:b, s:b, s:I, s:o, s:b, s:o}", "text",
-	    json_is_string(text) ? json_string_value(text) : "", "media",
-	    media ? media : json_array(), "buttons", buttons ? buttons : json_array(), "silent",
-	    json_is_true(json_object_get(in, "silent")), "protect",
-	    json_is_true(json_object_get(in, "protect")), "pin",
-	    json_is_true(json_object_get(in, "pin")), "disable_preview",
-	    json_is_true(json_object_get(in, "disable_preview")), "delete_after_hours",
-	    (json_int_t)delete_after, "channels", channels ? channels : json_array(), "draft", draft,
-	    "schedule", sched ? sched : json_null());
+	out = json_pack("{s:s, s:o, s:o, s:b, s:b, s:b, s:b, s:I, s:o, s:b, s:o}", "text",
+	                json_is_string(text) ? json_string_value(text) : "", "media",
+	                media ? media : json_array(), "buttons", buttons ? buttons : json_array(),
+	                "silent", json_is_true(json_object_get(in, "silent")), "protect",
+	                json_is_true(json_object_get(in, "protect")), "pin",
+	                json_is_true(json_object_get(in, "pin")), "disable_preview",
+	                json_is_true(json_object_get(in, "disable_preview")), "delete_after_hours",
+	                (json_int_t)delete_after, "channels", channels ? channels : json_array(),
+	                "draft", draft, "schedule", sched ? sched : json_null());
 	media = buttons = channels = sched = NULL;
 	*canon = out;
 	return 0;

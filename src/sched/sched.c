@@ -36,8 +36,8 @@
 #include "tg/tg.h"
 
 #define WORKERS_MAX      64
-#define JOB_ATTEMPTS_MAX 8      /* runs of a follow-up job before it is dead */
-#define TG_BUDGET_MS     2000   /* the longest a send waits for the buckets */
+#define JOB_ATTEMPTS_MAX 8    /* runs of a follow-up job before it is dead */
+#define TG_BUDGET_MS     2000 /* the longest a send waits for the buckets */
 #define WATCH_EVERY_MS   1000
 #define OVERDUE_MS       60000
 #define BACKOFF_MAX_MS   600000
@@ -80,8 +80,8 @@ struct sched {
 int sched_enqueue(struct store_conn *c, const char *kind, int64_t ref, int64_t chat_key,
                   int64_t order_at, int64_t run_at, struct err *e)
 {
-	struct store_val a[] = {SV_TEXT(kind),     SV_INT(ref),    SV_INT(chat_key),
-	                        SV_INT(order_at),  SV_INT(run_at), SV_INT(clock_now_ms())};
+	struct store_val a[] = {SV_TEXT(kind),    SV_INT(ref),    SV_INT(chat_key),
+	                        SV_INT(order_at), SV_INT(run_at), SV_INT(clock_now_ms())};
 
 	return store_query(c,
 	                   "INSERT INTO jobs (kind, ref, chat_key, order_at, run_at, created_at) "
@@ -220,7 +220,7 @@ static int job_done(struct sched *s, const struct job *j, struct err *e)
 struct dlv {
 	int64_t id, post_id, chat, due_at, attempts;
 	json_t *spec;
-	json_t *ids; /* message ids so far */
+	json_t *ids;   /* message ids so far */
 	char prev[16]; /* state before sending */
 };
 
@@ -245,7 +245,8 @@ static void media_of(const json_t *item, struct tg_media *m)
 
 static void add_id(json_t *ids, const json_t *msg)
 {
-	json_array_append_new(ids, json_integer(json_integer_value(json_object_get(msg, "message_id"))));
+	json_array_append_new(ids,
+	                      json_integer(json_integer_value(json_object_get(msg, "message_id"))));
 }
 
 /*
@@ -259,8 +260,8 @@ static int store_partial(struct sched *s, const struct dlv *d, struct err *e)
 {
 	char *ids = json_dumps(d->ids, JSON_COMPACT);
 	struct store_val a[] = {SV_INT(d->id), SV_TEXT(ids)};
-	int rc = store_exec(s->a->store, "UPDATE deliveries SET message_ids = $2 WHERE id = $1", a, 2,
-	                    NULL, e);
+	int rc = store_exec(s->a->store, "UPDATE deliveries SET message_ids = $2 WHERE id = $1", a,
+	                    2, NULL, e);
 
 	free(ids);
 	return rc;
@@ -414,11 +415,12 @@ static int settle_tx(struct store_conn *c, void *arg, struct err *e)
 		struct store_val a[] = {SV_INT(d->id), SV_TEXT(ids), SV_INT(x->sent_at),
 		                        SV_INT(x->lateness)};
 
-		rc = store_query(c,
-		                 "UPDATE deliveries SET state = 'sent', message_ids = $2, sent_at = $3, "
-		                 "lateness_ms = $4, reason = '', updated_at = $3 WHERE id = $1 AND "
-		                 "state IN ('sending', 'uncertain')",
-		                 a, ARRAY_SIZE(a), NULL, e);
+		rc = store_query(
+		    c,
+		    "UPDATE deliveries SET state = 'sent', message_ids = $2, sent_at = $3, "
+		    "lateness_ms = $4, reason = '', updated_at = $3 WHERE id = $1 AND "
+		    "state IN ('sending', 'uncertain')",
+		    a, ARRAY_SIZE(a), NULL, e);
 		free(ids);
 		if (!rc)
 			rc = follow_ups(c, x, e);
@@ -426,10 +428,9 @@ static int settle_tx(struct store_conn *c, void *arg, struct err *e)
 	}
 	case OUT_PACED:
 	case OUT_RETRYING: {
-		struct store_val a[] = {SV_INT(d->id),
-		                        SV_TEXT(x->out == OUT_PACED ? d->prev : "retrying"),
-		                        SV_TEXT(reason), SV_INT(clock_app_ms()),
-		                        SV_INT(x->out == OUT_PACED ? 1 : 0)};
+		struct store_val a[] = {
+		    SV_INT(d->id), SV_TEXT(x->out == OUT_PACED ? d->prev : "retrying"),
+		    SV_TEXT(reason), SV_INT(clock_app_ms()), SV_INT(x->out == OUT_PACED ? 1 : 0)};
 
 		rc = store_query(c,
 		                 "UPDATE deliveries SET state = $2, reason = $3, updated_at = $4, "
@@ -445,12 +446,14 @@ static int settle_tx(struct store_conn *c, void *arg, struct err *e)
 		                        SV_TEXT(x->out == OUT_FAILED ? "failed" : "uncertain"),
 		                        SV_TEXT(reason), SV_INT(clock_app_ms())};
 
-		rc = store_query(c,
-		                 "UPDATE deliveries SET state = $2, reason = $3, updated_at = $4 WHERE "
-		                 "id = $1 AND state = 'sending'",
-		                 a, ARRAY_SIZE(a), NULL, e);
+		rc = store_query(
+		    c,
+		    "UPDATE deliveries SET state = $2, reason = $3, updated_at = $4 WHERE "
+		    "id = $1 AND state = 'sending'",
+		    a, ARRAY_SIZE(a), NULL, e);
 		if (!rc)
-			rc = sched_enqueue(c, "notify", d->id, 0, clock_app_ms(), clock_app_ms(), e);
+			rc =
+			    sched_enqueue(c, "notify", d->id, 0, clock_app_ms(), clock_app_ms(), e);
 		break;
 	}
 	default:
@@ -569,8 +572,9 @@ static int run_deliver(struct sched *s, const struct job *j, struct err *e)
 				x.reason = "too_many_attempts";
 			}
 		}
-		log_info("msg=\"delivery not sent\" delivery=%lld outcome=%s reason=%s error=\"%s\"",
-		         (long long)d.id, outcome_names[x.out], x.reason, te.err.msg);
+		log_info(
+		    "msg=\"delivery not sent\" delivery=%lld outcome=%s reason=%s error=\"%s\"",
+		    (long long)d.id, outcome_names[x.out], x.reason, te.err.msg);
 	}
 	rc = in_tx(s, settle_tx, &x, e);
 	if (!rc) {
@@ -579,11 +583,13 @@ static int run_deliver(struct sched *s, const struct job *j, struct err *e)
 			struct err ce = {0};
 
 			if (channels_bot_removed(s->a->store, d.chat, &ce))
-				log_warn("msg=\"channel health not recorded\" error=\"%s\"", ce.msg);
+				log_warn("msg=\"channel health not recorded\" error=\"%s\"",
+				         ce.msg);
 		}
 	} else {
-		log_error("msg=\"delivery outcome not recorded\" delivery=%lld outcome=%s error=\"%s\"",
-		          (long long)d.id, outcome_names[x.out], e->msg);
+		log_error(
+		    "msg=\"delivery outcome not recorded\" delivery=%lld outcome=%s error=\"%s\"",
+		    (long long)d.id, outcome_names[x.out], e->msg);
 	}
 	json_decref(d.spec);
 	json_decref(d.ids);
@@ -597,10 +603,11 @@ static int load_sent(struct sched *s, int64_t id, struct dlv *d, struct err *e)
 {
 	struct store_res *r = NULL;
 	struct store_val a[] = {SV_INT(id)};
-	int rc = store_exec(s->a->store,
-	                    "SELECT d.chat_id, d.message_ids, p.spec, d.deleted_at FROM deliveries d "
-	                    "JOIN posts p ON p.id = d.post_id WHERE d.id = $1 AND d.state = 'sent'",
-	                    a, 1, &r, e);
+	int rc =
+	    store_exec(s->a->store,
+	               "SELECT d.chat_id, d.message_ids, p.spec, d.deleted_at FROM deliveries d "
+	               "JOIN posts p ON p.id = d.post_id WHERE d.id = $1 AND d.state = 'sent'",
+	               a, 1, &r, e);
 
 	if (rc)
 		return rc;
@@ -803,8 +810,8 @@ static void *worker_main(void *arg)
 		atomic_fetch_add(&s->jobs_run, 1);
 		rc = run_job(s, &j, &e);
 		if (rc)
-			log_warn("msg=\"job failed\" job=%lld kind=%s error=\"%s\"", (long long)j.id,
-			         j.kind, e.msg);
+			log_warn("msg=\"job failed\" job=%lld kind=%s error=\"%s\"",
+			         (long long)j.id, j.kind, e.msg);
 	}
 	return NULL;
 }
@@ -827,11 +834,12 @@ static int expired_tx(struct store_conn *c, void *arg, struct err *e)
 	int rc;
 
 	if (strcmp(x->kind, "deliver") != 0)
-		return store_query(c,
-		                   "UPDATE jobs SET state = 'ready', lease_owner = NULL, lease_until = "
-		                   "NULL, last_error = 'lease expired' WHERE id = $1 AND state = "
-		                   "'leased' AND lease_until < $2",
-		                   a, 2, NULL, e);
+		return store_query(
+		    c,
+		    "UPDATE jobs SET state = 'ready', lease_owner = NULL, lease_until = "
+		    "NULL, last_error = 'lease expired' WHERE id = $1 AND state = "
+		    "'leased' AND lease_until < $2",
+		    a, 2, NULL, e);
 	rc = store_query(c,
 	                 "DELETE FROM jobs WHERE id = $1 AND state = 'leased' AND lease_until < $2 "
 	                 "RETURNING chat_key, order_at",
@@ -844,11 +852,12 @@ static int expired_tx(struct store_conn *c, void *arg, struct err *e)
 		struct store_val b[] = {SV_INT(x->ref), SV_INT(app)};
 		struct store_res *u = NULL;
 
-		rc = store_query(c,
-		                 "UPDATE deliveries SET state = 'uncertain', reason = "
-		                 "'interrupted_while_sending', updated_at = $2 WHERE id = $1 AND state "
-		                 "= 'sending'",
-		                 b, 2, &u, e);
+		rc = store_query(
+		    c,
+		    "UPDATE deliveries SET state = 'uncertain', reason = "
+		    "'interrupted_while_sending', updated_at = $2 WHERE id = $1 AND state "
+		    "= 'sending'",
+		    b, 2, &u, e);
 		if (!rc && store_res_changes(u) == 1) {
 			x->uncertain = true;
 			rc = sched_enqueue(c, "notify", x->ref, 0, app, app, e);
@@ -882,13 +891,14 @@ static void watch_once(struct sched *s)
 	               "ORDER BY id LIMIT 100",
 	               a + 2, 1, &r, &e) == 0) {
 		for (size_t i = 0; i < store_res_rows(r); i++) {
-			struct expired x = {.s = s, .id = store_res_int(r, i, 0),
-			                    .ref = store_res_int(r, i, 2)};
+			struct expired x = {
+			    .s = s, .id = store_res_int(r, i, 0), .ref = store_res_int(r, i, 2)};
 
 			snprintf(x.kind, sizeof(x.kind), "%s", store_res_text(r, i, 1));
 			if (in_tx(s, expired_tx, &x, &e)) {
-				log_warn("msg=\"expired lease not taken back\" job=%lld error=\"%s\"",
-				         (long long)x.id, e.msg);
+				log_warn(
+				    "msg=\"expired lease not taken back\" job=%lld error=\"%s\"",
+				    (long long)x.id, e.msg);
 				continue;
 			}
 			atomic_fetch_add(&s->leases_expired, 1);
@@ -984,8 +994,8 @@ int sched_start(struct sched *s, struct err *e)
 		s->nworkers++;
 	}
 	s->started = true;
-	log_info("msg=\"scheduler started\" node=%s workers=%d lease_ms=%lld", s->node,
-	         s->nworkers, (long long)s->o.lease_ms);
+	log_info("msg=\"scheduler started\" node=%s workers=%d lease_ms=%lld", s->node, s->nworkers,
+	         (long long)s->o.lease_ms);
 	return 0;
 }
 
