@@ -215,6 +215,7 @@ static int cmd_run(struct app *a, int argc, char **argv)
 		struct sched_opts so = {
 		    .workers = (int)app_int(a, SET_WORKERS),
 		    .lease_ms = app_int(a, SET_JOB_LEASE),
+		    .notify = bot_notify_delivery,
 		};
 
 		if (sched_new(&a->sched, a, &so, &e) || sched_start(a->sched, &e)) {

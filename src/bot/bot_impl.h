@@ -10,6 +10,10 @@
  *   ui.c         sending texts and keyboards in the user's language
  *   flows.c      the handlers: onboarding, settings, help, login
  *   connect.c    the handlers of channel connection and health
+ *   compose.c    pure parts of composing a post: entities to HTML, URL
+ *                button lines, typed local times, plain excerpts
+ *   posting.c    the handlers of /post and /queue, and the owner told about
+ *                a failed or uncertain delivery
  */
 #ifndef HERALD_BOT_IMPL_H
 #define HERALD_BOT_IMPL_H
@@ -22,7 +26,9 @@
 #include <stdint.h>
 
 #include "bot/bot.h"
+#include "lib/buf.h"
 #include "lib/str.h"
+#include "sched/when.h"
 #include "tg/tg.h"
 #include "users/users.h"
 
@@ -36,6 +42,7 @@
 #define BOT_STATE_MAX     32           /* bytes of a conversation state and its NUL */
 #define BOT_MAX_ATTEMPTS  3            /* handler runs of one update at most */
 #define BOT_SEARCH_RESULT 8            /* zone buttons shown for a search */
+#define BOT_ENTITIES_MAX  1000         /* formatting entities of one message */
 
 struct app;
 struct bot_zones;
@@ -87,17 +94,27 @@ bool bot_parse_command(const char *text, const char *bot_username, struct bot_cm
 
 /* Callback data: "1:<action>[:<arg>]", at most BOT_CB_MAX bytes. */
 enum bot_cb_action {
-	BOT_CB_LANG = 0,   /* arg: a supported language */
-	BOT_CB_TZ,         /* arg: a time zone ICU knows */
-	BOT_CB_TZ_SEARCH,  /* no arg: "type a city or zone" */
-	BOT_CB_CONNECT,    /* arg: chat id: check and connect */
-	BOT_CB_IGNORE,     /* arg: chat id: do not connect */
-	BOT_CB_CHECK,      /* arg: channel id: check a connected channel again */
-	BOT_CB_REMOVE,     /* arg: channel id: ask to confirm the removal */
-	BOT_CB_REMOVE_YES, /* arg: channel id */
-	BOT_CB_REMOVE_NO,  /* arg: channel id */
-	BOT_CB_SETTINGS,   /* arg: "lang" or "tz" */
-	BOT_CB_MENU,       /* arg: "connect", "channels" or "help" */
+	BOT_CB_LANG = 0,     /* arg: a supported language */
+	BOT_CB_TZ,           /* arg: a time zone ICU knows */
+	BOT_CB_TZ_SEARCH,    /* no arg: "type a city or zone" */
+	BOT_CB_CONNECT,      /* arg: chat id: check and connect */
+	BOT_CB_IGNORE,       /* arg: chat id: do not connect */
+	BOT_CB_CHECK,        /* arg: channel id: check a connected channel again */
+	BOT_CB_REMOVE,       /* arg: channel id: ask to confirm the removal */
+	BOT_CB_REMOVE_YES,   /* arg: channel id */
+	BOT_CB_REMOVE_NO,    /* arg: channel id */
+	BOT_CB_SETTINGS,     /* arg: "lang" or "tz" */
+	BOT_CB_MENU,         /* arg: "connect", "channels", "help", "post" or "queue" */
+	BOT_CB_POST,         /* arg: a step of /post: "done", "addbtn", "nobtn", "chok",
+	                        "now", "1h", "t09", "t18", "silent", "pin", "del",
+	                        "repeat", "go", "time", "cancel" */
+	BOT_CB_POST_CH,      /* arg: channel id: toggle it as a target of the post */
+	BOT_CB_Q_EDIT,       /* arg: post id: replace its text */
+	BOT_CB_Q_CANCEL,     /* arg: post id: ask to confirm the cancel */
+	BOT_CB_Q_CANCEL_YES, /* arg: post id */
+	BOT_CB_Q_CANCEL_NO,  /* arg: post id */
+	BOT_CB_RESEND,       /* arg: delivery id: an uncertain delivery: send it again */
+	BOT_CB_PUBLISHED,    /* arg: delivery id: an uncertain delivery was published */
 	BOT_CB__COUNT
 };
 
@@ -120,6 +137,66 @@ int bot_cb_parse(const char *data, size_t len, struct bot_cb *out) WUR;
  * "t.me/name", "https://t.me/name" (-> username without '@') or a numeric
  * chat id ("-1001234567890" -> *chat_id). -ERR_INVALID otherwise. */
 int bot_parse_channel_ref(struct str s, char username[64], int64_t *chat_id) WUR;
+
+/* ---- compose.c: pure parts of composing a post --------------------------- */
+
+/*
+ * Append text (len bytes of UTF-8) with its Telegram formatting entities
+ * (an array of MessageEntity, offsets and lengths in UTF-16 units; NULL for
+ * none) to out as Telegram HTML: bold, italic, underline, strikethrough,
+ * spoiler, code, pre (with its language), text_link, text_mention,
+ * blockquote, expandable_blockquote and custom_emoji; text is escaped with
+ * html_escape. Entities may overlap: one that is still open when another
+ * closes is closed and opened again, so tags nest. Entities Telegram's rules
+ * forbid where they stand (anything inside code or pre, a link inside a
+ * link, a quote inside a quote) are left out, and so are malformed ones
+ * (outside the text, splitting a surrogate pair) and kinds that Telegram
+ * detects by itself (mentions, hashtags, URLs). Returns 0; -ERR_INVALID when
+ * entities is not an array; -ERR_TOO_BIG when there are more than
+ * BOT_ENTITIES_MAX of them or out's maximum is reached (out is then left as
+ * it was).
+ */
+int bot_entities_html(const char *text, size_t len, const json_t *entities, struct buf *out) WUR;
+
+/* Why button lines were refused, and on which line (1-based). */
+enum bot_btn_err {
+	BOT_BTN_OK = 0,
+	BOT_BTN_FORMAT, /* not "Text - URL" */
+	BOT_BTN_TEXT,   /* empty, or longer than POST_BUTTON_TEXT_MAX characters */
+	BOT_BTN_URL,    /* html_url_ok refuses it */
+	BOT_BTN_ROW,    /* more than POST_ROW_MAX in a row */
+	BOT_BTN_TOTAL,  /* more than POST_BUTTONS_MAX in all */
+	BOT_BTN_NONE,   /* no button at all */
+};
+struct bot_btn_fault {
+	enum bot_btn_err code;
+	size_t line;
+};
+
+/*
+ * Parse URL buttons typed one row a line: "Text - https://url", buttons of
+ * one row separated by " | " (an en or em dash works as "-"; blank lines
+ * are skipped). On success *rows is a new array of rows of {"text", "url"};
+ * else -ERR_INVALID with f saying why and where, *rows NULL.
+ */
+int bot_parse_buttons(struct str text, json_t **rows, struct bot_btn_fault *f) WUR;
+
+/*
+ * Parse a local time typed by a user, given the local time now: "HH:MM"
+ * (today, or tomorrow once that minute has passed), "DD.MM HH:MM" (the next
+ * such date: this year, or next year when the day is over),
+ * "DD.MM.YYYY HH:MM" and "YYYY-MM-DD HH:MM" (or with a 'T'). Hours 0-23, days
+ * that exist. -ERR_INVALID otherwise, *out untouched. Whether the time is in
+ * the past is for the caller (posts_validate) to say.
+ */
+int bot_parse_time(struct str s, const struct when_local *now, struct when_local *out) WUR;
+/* Move the date of t forward by days (>= 0) days. */
+void bot_local_add_days(struct when_local *t, int days);
+
+/* A post's HTML as plain text for a list: tags dropped, entities decoded,
+ * runs of blanks and line breaks as one space, cut at a character boundary
+ * to at most max bytes (with "…" when cut) and outsz - 1. */
+void bot_html_plain(const char *html, size_t max, char *out, size_t outsz);
 
 /* ---- zones.c: ICU's time zones -------------------------------------------- */
 
@@ -204,6 +281,7 @@ struct bot_ctx {
 	struct user u;
 	const char *lang; /* u.language, or from Telegram's language_code */
 	struct bot_conv conv;
+	int64_t cb_message; /* a button's press: the message it is under; else 0 */
 	struct err *e;
 };
 
@@ -218,6 +296,15 @@ int bot_say(struct bot_ctx *c, const char *text, const json_t *markup) WUR;
 /* The same to any chat (an owner told about their channel). */
 int bot_tell(struct bot *b, int64_t chat, const char *text, const json_t *markup,
              struct err *e) WUR;
+/* The same through a's client and store, with send options (parse mode,
+ * keyboard...; NULL for none): for senders without a running bot. */
+int bot_tell_app(struct app *a, int64_t chat, const char *text, const struct tg_send_opts *o,
+                 struct err *e) WUR;
+/* What a send to a person (rc and te of a tg_send_* call to chat) means:
+ * 0 when sent, or refused because the person blocked the bot (recorded);
+ * the transient codes for another try; -ERR_INVALID for a request Telegram
+ * refused; 0 for other permanent refusals (logged). */
+int bot_sent(struct app *a, int64_t chat, int rc, const struct tg_error *te, struct err *e) WUR;
 /* printf into a bounded text for a message; the result is truncated at a
  * character boundary rather than failing. */
 void bot_fmt(char *out, size_t outsz, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -234,15 +321,30 @@ void bot_kb_button(json_t *row, const char *text, enum bot_cb_action action, con
  * ones, -ERR_UNAVAILABLE, -ERR_BUSY, -ERR_TIMEOUT, are tried again). */
 int bot_handle(struct bot *b, const json_t *upd, struct err *e) WUR;
 
-/* flows.c, used by connect.c */
+/* flows.c, used by connect.c and posting.c */
 int bot_send_help(struct bot_ctx *c) WUR;
+/* "This button belongs to a step that is already finished". */
+int bot_stale(struct bot_ctx *c) WUR;
 
-/* connect.c, called by flows.c */
+/* connect.c, called by flows.c and posting.c */
+/* How to show a channel: its title, else @username, else its id. */
+void bot_channel_name(const char *title, const char *username, int64_t chat, char *out,
+                      size_t outsz);
 int bot_cmd_connect(struct bot_ctx *c, struct str arg) WUR;
 int bot_connect_text(struct bot_ctx *c, struct str text) WUR; /* in state "connect" */
 int bot_cmd_channels(struct bot_ctx *c) WUR;
 int bot_on_forward(struct bot_ctx *c, int64_t chat_id, const char *title) WUR;
 int bot_on_channel_cb(struct bot_ctx *c, const struct bot_cb *cb) WUR;
 int bot_on_my_member_channel(struct bot *b, const json_t *cmu, struct err *e) WUR;
+
+/* posting.c, called by flows.c */
+int bot_cmd_post(struct bot_ctx *c) WUR;
+int bot_cmd_queue(struct bot_ctx *c) WUR;
+/* Whether the chat's state belongs to posting.c (states "post_*", "queue_*"). */
+bool bot_posting_state(const struct bot_ctx *c);
+/* A message in one of those states. */
+int bot_posting_message(struct bot_ctx *c, const json_t *msg) WUR;
+/* A button of BOT_CB_POST .. BOT_CB_PUBLISHED. */
+int bot_on_posting_cb(struct bot_ctx *c, const struct bot_cb *cb) WUR;
 
 #endif

@@ -53,9 +53,8 @@ static void rights_text(const char *lang, unsigned bits, const char *prefix, con
 	}
 }
 
-/* How to show a channel: its title, else @username, else its id. */
-static void channel_name(const char *title, const char *username, int64_t chat, char *out,
-                         size_t outsz)
+void bot_channel_name(const char *title, const char *username, int64_t chat, char *out,
+                      size_t outsz)
 {
 	if (title && *title)
 		bot_fmt(out, outsz, "%s", title);
@@ -193,8 +192,8 @@ static int connect_checked(struct bot_ctx *c, const struct ch_check *chk, const 
 	struct channel ch;
 	int rc;
 
-	channel_name(chk->title[0] ? chk->title : hint, chk->username, chk->chat_id, name,
-	             sizeof(name));
+	bot_channel_name(chk->title[0] ? chk->title : hint, chk->username, chk->chat_id, name,
+	                 sizeof(name));
 	if (chk->status != CH_OK)
 		return report(c->b, c->chat, c->lang, chk->status, chk->missing, name,
 		              BOT_CB_CONNECT, chk->chat_id, c->e);
@@ -275,7 +274,8 @@ int bot_on_forward(struct bot_ctx *c, int64_t chat_id, const char *title)
 
 	if (rc)
 		return rc;
-	channel_name(chk.title[0] ? chk.title : title, chk.username, chat_id, name, sizeof(name));
+	bot_channel_name(chk.title[0] ? chk.title : title, chk.username, chat_id, name,
+	                 sizeof(name));
 	if (chk.status != CH_OK)
 		return report(c->b, c->chat, c->lang, chk.status, chk.missing, name, BOT_CB_CONNECT,
 		              chat_id, c->e);
@@ -321,7 +321,7 @@ static void short_name(const struct channel *ch, char *out, size_t outsz)
 {
 	char name[CH_TITLE_MAX + 64];
 
-	channel_name(ch->title, ch->username, ch->chat_id, name, sizeof(name));
+	bot_channel_name(ch->title, ch->username, ch->chat_id, name, sizeof(name));
 	bot_fmt(out, outsz < LABEL_MAX + 1 ? outsz : LABEL_MAX + 1, "%s", name);
 }
 
@@ -334,14 +334,14 @@ static int check_again(struct bot_ctx *c, int64_t id)
 
 	if (rc || gone)
 		return rc;
-	channel_name(ch.title, ch.username, ch.chat_id, name, sizeof(name));
+	bot_channel_name(ch.title, ch.username, ch.chat_id, name, sizeof(name));
 	rc = channels_refresh(c->b->a->store, c->b->tg, c->user_tg, &ch, c->e);
 	if (rc == -ERR_UNAVAILABLE)
 		return report(c->b, c->chat, c->lang, CH_UNREACHABLE, 0, name, BOT_CB_CHECK, id,
 		              c->e);
 	if (rc)
 		return rc;
-	channel_name(ch.title, ch.username, ch.chat_id, name, sizeof(name));
+	bot_channel_name(ch.title, ch.username, ch.chat_id, name, sizeof(name));
 	return report(c->b, c->chat, c->lang, ch.status, ch.missing, name, BOT_CB_CHECK, id, c->e);
 }
 
@@ -355,7 +355,7 @@ static int remove_step(struct bot_ctx *c, const struct bot_cb *cb)
 
 	if (rc || gone)
 		return rc;
-	channel_name(ch.title, ch.username, ch.chat_id, name, sizeof(name));
+	bot_channel_name(ch.title, ch.username, ch.chat_id, name, sizeof(name));
 	if (cb->action == BOT_CB_REMOVE_NO) {
 		bot_fmt(text, sizeof(text), _(c->lang, "OK, “%s” stays connected."), name);
 		return bot_say(c, text, NULL);
@@ -418,7 +418,7 @@ static void health_line(const char *lang, const struct channel *ch, char *out, s
 {
 	char name[CH_TITLE_MAX + 64], rights[512];
 
-	channel_name(ch->title, ch->username, ch->chat_id, name, sizeof(name));
+	bot_channel_name(ch->title, ch->username, ch->chat_id, name, sizeof(name));
 	switch (ch->status) {
 	case CH_OK:
 		bot_fmt(out, outsz, _(lang, "✅ %s — ok"), name);
@@ -578,7 +578,7 @@ static int recheck_owner(struct bot *b, const struct owner *o, bool removed, str
 	         channels_status_name(ch.status));
 	if (o->blocked)
 		return 0;
-	channel_name(ch.title, ch.username, ch.chat_id, name, sizeof(name));
+	bot_channel_name(ch.title, ch.username, ch.chat_id, name, sizeof(name));
 	if (ch.status == CH_OK) {
 		char text[TEXT_MAX];
 
@@ -607,7 +607,7 @@ static int offer(struct bot *b, const json_t *from, int64_t chat, const char *ti
 	if (u.bot_blocked_at)
 		return 0;
 	lang = i18n_match(u.language);
-	channel_name(title, NULL, chat, name, sizeof(name));
+	bot_channel_name(title, NULL, chat, name, sizeof(name));
 	bot_fmt(text, sizeof(text),
 	        _(lang, "You made me an administrator of “%s”. Connect this channel to Herald?"),
 	        name);

@@ -10,6 +10,8 @@
  *   tz         waiting for a time zone button (or "type a city or zone")
  *   tz_search  waiting for a typed city or zone
  *   connect    waiting for a channel's @username after a bare /connect
+ *   post_*, queue_edit   /post and /queue's "Edit text" (bot/posting.c);
+ *              a post forwarded in them is content, not a channel to connect
  * A button is honoured only in the state it was offered for; text where a
  * button was expected asks again with the keyboard.
  */
@@ -199,6 +201,9 @@ static json_t *next_keyboard(const char *lang)
 
 	bot_kb_button(row, _(lang, "Connect a channel"), BOT_CB_MENU, "connect", 0);
 	row = bot_kb_row(kb);
+	bot_kb_button(row, _(lang, "New post"), BOT_CB_MENU, "post", 0);
+	bot_kb_button(row, _(lang, "Scheduled posts"), BOT_CB_MENU, "queue", 0);
+	row = bot_kb_row(kb);
 	bot_kb_button(row, _(lang, "My channels"), BOT_CB_MENU, "channels", 0);
 	bot_kb_button(row, _(lang, "Help"), BOT_CB_MENU, "help", 0);
 	return kb;
@@ -210,6 +215,7 @@ static const char *next_text(const char *lang)
 	               "• Connect a channel: add me to your channel as an administrator, forward "
 	               "me any post from it, or send /connect @yourchannel.\n"
 	               "• /channels shows your channels and their health.\n"
+	               "• /post schedules a post; /queue lists the scheduled ones.\n"
 	               "• /settings changes your language and time zone.\n"
 	               "• /help lists every command.");
 }
@@ -303,6 +309,8 @@ int bot_send_help(struct bot_ctx *c)
 	                          "/start — set up Herald, or show what to do next\n"
 	                          "/connect @channel — connect a channel\n"
 	                          "/channels — your channels and their health\n"
+	                          "/post — schedule a post\n"
+	                          "/queue — your scheduled posts: edit or cancel them\n"
 	                          "/settings — language and time zone\n"
 	                          "/login — a one-time link to the web dashboard\n"
 	                          "/cancel — stop what we are doing\n"
@@ -429,6 +437,10 @@ static int command(struct bot_ctx *c, const struct bot_cmd *cmd)
 	}
 	if (strcmp(cmd->name, "channels") == 0)
 		return bot_cmd_channels(c);
+	if (strcmp(cmd->name, "post") == 0)
+		return bot_cmd_post(c);
+	if (strcmp(cmd->name, "queue") == 0)
+		return bot_cmd_queue(c);
 	if (strcmp(cmd->name, "cancel") == 0)
 		return cmd_cancel(c);
 	if (cmd->name[0])
@@ -481,17 +493,21 @@ static int message_in(struct bot_ctx *c, const json_t *msg)
 {
 	const char *text = json_string_value(json_object_get(msg, "text")), *title = NULL;
 	int64_t fwd = forwarded_channel(msg, &title);
+	bool posting = c->known && bot_posting_state(c);
 	struct bot_cmd cmd;
 
-	if (fwd) {
+	/* a post forwarded while composing is the post's content */
+	if (fwd && !posting) {
 		if (!c->known)
 			return ask_start(c);
 		return bot_on_forward(c, fwd, title);
 	}
-	if (text && bot_parse_command(text, NULL, &cmd))
+	if (!fwd && text && bot_parse_command(text, NULL, &cmd))
 		return command(c, &cmd);
 	if (!c->known)
 		return ask_start(c);
+	if (posting)
+		return bot_posting_message(c, msg);
 	if (in_state(c, "lang") || in_state(c, "tz"))
 		return ask_again(c);
 	if (in_state(c, "tz_search")) {
@@ -536,7 +552,7 @@ static int on_message(struct bot *b, const json_t *msg, struct err *e)
 
 /* ---- buttons ----------------------------------------------------------- */
 
-static int stale(struct bot_ctx *c)
+int bot_stale(struct bot_ctx *c)
 {
 	return bot_say(c,
 	               _(c->lang, "This button belongs to a step that is already finished. Send "
@@ -572,12 +588,12 @@ static int button(struct bot_ctx *c, const struct bot_cb *cb)
 
 	switch (cb->action) {
 	case BOT_CB_LANG:
-		return in_state(c, "lang") ? choose_language(c, cb->arg) : stale(c);
+		return in_state(c, "lang") ? choose_language(c, cb->arg) : bot_stale(c);
 	case BOT_CB_TZ:
-		return zone_step ? set_zone(c, cb->arg) : stale(c);
+		return zone_step ? set_zone(c, cb->arg) : bot_stale(c);
 	case BOT_CB_TZ_SEARCH:
 		if (!zone_step)
-			return stale(c);
+			return bot_stale(c);
 		rc = set_state(c, "tz_search", flow_of(c));
 		return rc ? rc : ask_zone_search(c);
 	case BOT_CB_SETTINGS:
@@ -595,7 +611,20 @@ static int button(struct bot_ctx *c, const struct bot_cb *cb)
 			return bot_cmd_connect(c, (struct str){"", 0});
 		if (strcmp(cb->arg, "channels") == 0)
 			return bot_cmd_channels(c);
+		if (strcmp(cb->arg, "post") == 0)
+			return bot_cmd_post(c);
+		if (strcmp(cb->arg, "queue") == 0)
+			return bot_cmd_queue(c);
 		return bot_send_help(c);
+	case BOT_CB_POST:
+	case BOT_CB_POST_CH:
+	case BOT_CB_Q_EDIT:
+	case BOT_CB_Q_CANCEL:
+	case BOT_CB_Q_CANCEL_YES:
+	case BOT_CB_Q_CANCEL_NO:
+	case BOT_CB_RESEND:
+	case BOT_CB_PUBLISHED:
+		return bot_on_posting_cb(c, cb);
 	default:
 		return bot_on_channel_cb(c, cb);
 	}
@@ -619,6 +648,8 @@ static int on_callback(struct bot *b, const json_t *q, struct err *e)
 		return 0;
 	}
 	if (!rc) {
+		c.cb_message = (int64_t)json_integer_value(
+		    json_object_get(json_object_get(q, "message"), "message_id"));
 		if (!json_is_string(data) ||
 		    bot_cb_parse(json_string_value(data), json_string_length(data), &cb))
 			rc =

@@ -53,32 +53,44 @@ static bool transient(int rc)
 	return rc == -ERR_UNAVAILABLE || rc == -ERR_BUSY || rc == -ERR_TIMEOUT;
 }
 
-int bot_tell(struct bot *b, int64_t chat, const char *text, const json_t *markup, struct err *e)
+int bot_sent(struct app *a, int64_t chat, int rc, const struct tg_error *te, struct err *e)
 {
-	struct tg_send_opts o = {.reply_markup = markup};
-	struct tg_error te = {0};
-	int rc = tg_send_message(b->tg, chat, text, &o, NULL, &te);
-
 	if (rc == 0)
 		return 0;
-	if (te.fail == TG_FAIL_BLOCKED) {
+	if (te->fail == TG_FAIL_BLOCKED) {
 		struct err ue = {0};
 
 		/* the person is unreachable: record it; nothing to retry */
 		log_info("msg=\"user blocked the bot\" chat=%lld", (long long)chat);
-		if (users_set_blocked(b->a->store, chat, 1, &ue))
+		if (users_set_blocked(a->store, chat, 1, &ue))
 			log_warn("msg=\"cannot record a blocked user\" chat=%lld err=\"%s\"",
 			         (long long)chat, ue.msg);
 		return 0;
 	}
 	if (transient(rc))
-		return err_set(e, -rc, "send to chat %lld: %s", (long long)chat, te.err.msg);
+		return err_set(e, -rc, "send to chat %lld: %s", (long long)chat, te->err.msg);
 	/* a permanent refusal (chat gone, a bad request) is not repeated */
 	log_warn("msg=\"message not delivered\" chat=%lld fail=%d err=\"%s\"", (long long)chat,
-	         (int)te.fail, te.err.msg);
-	return te.fail == TG_FAIL_BAD_REQUEST || te.fail == TG_FAIL_MALFORMED
-	           ? err_set(e, ERR_INVALID, "send to chat %lld: %s", (long long)chat, te.err.msg)
+	         (int)te->fail, te->err.msg);
+	return te->fail == TG_FAIL_BAD_REQUEST || te->fail == TG_FAIL_MALFORMED
+	           ? err_set(e, ERR_INVALID, "send to chat %lld: %s", (long long)chat, te->err.msg)
 	           : 0;
+}
+
+int bot_tell_app(struct app *a, int64_t chat, const char *text, const struct tg_send_opts *o,
+                 struct err *e)
+{
+	struct tg_error te = {0};
+	int rc = tg_send_message(a->tg, chat, text, o, NULL, &te);
+
+	return bot_sent(a, chat, rc, &te, e);
+}
+
+int bot_tell(struct bot *b, int64_t chat, const char *text, const json_t *markup, struct err *e)
+{
+	struct tg_send_opts o = {.reply_markup = markup};
+
+	return bot_tell_app(b->a, chat, text, &o, e);
 }
 
 int bot_say(struct bot_ctx *c, const char *text, const json_t *markup)

@@ -151,13 +151,16 @@ bool bot_parse_command(const char *text, const char *bot_username, struct bot_cm
 }
 
 static const char *const cb_names[BOT_CB__COUNT] = {
-    [BOT_CB_LANG] = "lang",    [BOT_CB_TZ] = "tz",          [BOT_CB_TZ_SEARCH] = "tzs",
-    [BOT_CB_CONNECT] = "cx",   [BOT_CB_IGNORE] = "ci",      [BOT_CB_CHECK] = "chk",
-    [BOT_CB_REMOVE] = "rm",    [BOT_CB_REMOVE_YES] = "rmy", [BOT_CB_REMOVE_NO] = "rmn",
-    [BOT_CB_SETTINGS] = "set", [BOT_CB_MENU] = "menu",
+    [BOT_CB_LANG] = "lang",        [BOT_CB_TZ] = "tz",           [BOT_CB_TZ_SEARCH] = "tzs",
+    [BOT_CB_CONNECT] = "cx",       [BOT_CB_IGNORE] = "ci",       [BOT_CB_CHECK] = "chk",
+    [BOT_CB_REMOVE] = "rm",        [BOT_CB_REMOVE_YES] = "rmy",  [BOT_CB_REMOVE_NO] = "rmn",
+    [BOT_CB_SETTINGS] = "set",     [BOT_CB_MENU] = "menu",       [BOT_CB_POST] = "pst",
+    [BOT_CB_POST_CH] = "pch",      [BOT_CB_Q_EDIT] = "qe",       [BOT_CB_Q_CANCEL] = "qc",
+    [BOT_CB_Q_CANCEL_YES] = "qcy", [BOT_CB_Q_CANCEL_NO] = "qcn", [BOT_CB_RESEND] = "dr",
+    [BOT_CB_PUBLISHED] = "dp",
 };
 
-enum arg_kind { ARG_NONE, ARG_LANG, ARG_ZONE, ARG_CHAT, ARG_ID, ARG_SETTING, ARG_MENU };
+enum arg_kind { ARG_NONE, ARG_LANG, ARG_ZONE, ARG_CHAT, ARG_ID, ARG_SETTING, ARG_MENU, ARG_STEP };
 
 static enum arg_kind arg_of(enum bot_cb_action a)
 {
@@ -175,9 +178,18 @@ static enum arg_kind arg_of(enum bot_cb_action a)
 	case BOT_CB_REMOVE:
 	case BOT_CB_REMOVE_YES:
 	case BOT_CB_REMOVE_NO:
+	case BOT_CB_POST_CH:
+	case BOT_CB_Q_EDIT:
+	case BOT_CB_Q_CANCEL:
+	case BOT_CB_Q_CANCEL_YES:
+	case BOT_CB_Q_CANCEL_NO:
+	case BOT_CB_RESEND:
+	case BOT_CB_PUBLISHED:
 		return ARG_ID;
 	case BOT_CB_SETTINGS:
 		return ARG_SETTING;
+	case BOT_CB_POST:
+		return ARG_STEP;
 	case BOT_CB_MENU:
 	case BOT_CB__COUNT:
 		break;
@@ -218,7 +230,10 @@ static bool canonical_int(struct str s)
 static int check_arg(enum arg_kind kind, struct str arg, bool present, struct bot_cb *out)
 {
 	static const char *const settings[] = {"lang", "tz", NULL};
-	static const char *const menus[] = {"connect", "channels", "help", NULL};
+	static const char *const menus[] = {"connect", "channels", "help", "post", "queue", NULL};
+	static const char *const steps[] = {"done", "addbtn", "nobtn",  "chok", "now", "1h",
+	                                    "t09",  "t18",    "silent", "pin",  "del", "repeat",
+	                                    "go",   "cancel", "time",   NULL};
 	char zone[BOT_ZONE_MAX];
 
 	if (kind == ARG_NONE)
@@ -259,6 +274,11 @@ static int check_arg(enum arg_kind kind, struct str arg, bool present, struct bo
 		return 0;
 	case ARG_MENU:
 		if (!one_of(arg, menus))
+			return -ERR_INVALID;
+		memcpy(out->arg, arg.p, arg.len);
+		return 0;
+	case ARG_STEP:
+		if (!one_of(arg, steps))
 			return -ERR_INVALID;
 		memcpy(out->arg, arg.p, arg.len);
 		return 0;

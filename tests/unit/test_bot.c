@@ -1,7 +1,8 @@
 /*
  * Unit tests of the bot's pure parts: callback data, update routing,
- * commands, channel references, the time zone search and message text
- * truncation.
+ * commands, channel references, the time zone search, message text
+ * truncation, and composing posts: entities to HTML, URL button lines, typed
+ * local times and plain excerpts.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,6 +17,7 @@
 #include "bot/bot_impl.h"
 #include "lib/mem.h"
 #include "lib/tz.h"
+#include "posts/html.h"
 
 /* ---- callback data ---------------------------------------------------- */
 
@@ -39,6 +41,17 @@ static void test_cb_round_trip(void **state)
 	    {BOT_CB_REMOVE_NO, NULL, 7, "1:rmn:7"},
 	    {BOT_CB_SETTINGS, "tz", 0, "1:set:tz"},
 	    {BOT_CB_MENU, "connect", 0, "1:menu:connect"},
+	    {BOT_CB_MENU, "queue", 0, "1:menu:queue"},
+	    {BOT_CB_POST, "1h", 0, "1:pst:1h"},
+	    {BOT_CB_POST, "repeat", 0, "1:pst:repeat"},
+	    {BOT_CB_POST, "time", 0, "1:pst:time"},
+	    {BOT_CB_POST_CH, NULL, 12, "1:pch:12"},
+	    {BOT_CB_Q_EDIT, NULL, 5, "1:qe:5"},
+	    {BOT_CB_Q_CANCEL, NULL, 5, "1:qc:5"},
+	    {BOT_CB_Q_CANCEL_YES, NULL, 5, "1:qcy:5"},
+	    {BOT_CB_Q_CANCEL_NO, NULL, 5, "1:qcn:5"},
+	    {BOT_CB_RESEND, NULL, 9007199254740993LL, "1:dr:9007199254740993"},
+	    {BOT_CB_PUBLISHED, NULL, 77, "1:dp:77"},
 	};
 	char data[BOT_CB_MAX + 1];
 	struct bot_cb cb;
@@ -85,6 +98,15 @@ static void test_cb_rejects_tampering(void **state)
 	    "1:drop:1", /* unknown action */
 	    "1:LANG:en",
 	    "1:lang:en:extra",
+	    "1:pst",       /* a step is required */
+	    "1:pst:later", /* not a step */
+	    "1:pst:GO",
+	    "1:pch:-5", /* channel ids are positive */
+	    "1:qe:0",
+	    "1:qc:07", /* not canonical */
+	    "1:dr:",
+	    "1:dp:1.5",
+	    "1:menu:posts",
 	};
 	char longdata[BOT_CB_MAX + 2];
 	struct bot_cb cb;
@@ -477,6 +499,315 @@ static void test_fmt_cuts_at_characters(void **state)
 	assert_string_equal(out, "abc");
 }
 
+/* ---- composing posts ------------------------------------------------------- */
+
+/* The HTML of text with entities given as JSON. */
+static char *html_of(const char *text, const char *entities)
+{
+	json_t *ents = entities ? json_loads(entities, 0, NULL) : NULL;
+	struct buf b;
+	char *out;
+
+	if (entities)
+		assert_non_null(ents);
+	buf_init(&b, 1 << 16);
+	assert_int_equal(bot_entities_html(text, strlen(text), ents, &b), 0);
+	json_decref(ents);
+	out = buf_take(&b, NULL);
+	/* whatever comes out, Telegram's HTML rules hold */
+	assert_int_equal(html_check(str_c(out), 1 << 20, NULL, NULL), 0);
+	return out;
+}
+
+static void expect_html(const char *text, const char *entities, const char *want)
+{
+	char *got = html_of(text, entities);
+
+	assert_string_equal(got, want);
+	free(got);
+}
+
+static void test_entities_basic(void **state)
+{
+	(void)state;
+	expect_html("plain <b> & \"q\"", NULL, "plain &lt;b&gt; &amp; &quot;q&quot;");
+	expect_html("Hello world", "[{\"type\":\"bold\",\"offset\":0,\"length\":5}]",
+	            "<b>Hello</b> world");
+	expect_html("a b c d e f g h",
+	            "[{\"type\":\"italic\",\"offset\":0,\"length\":1},"
+	            "{\"type\":\"underline\",\"offset\":2,\"length\":1},"
+	            "{\"type\":\"strikethrough\",\"offset\":4,\"length\":1},"
+	            "{\"type\":\"spoiler\",\"offset\":6,\"length\":1},"
+	            "{\"type\":\"code\",\"offset\":8,\"length\":1},"
+	            "{\"type\":\"blockquote\",\"offset\":10,\"length\":1},"
+	            "{\"type\":\"expandable_blockquote\",\"offset\":12,\"length\":1},"
+	            "{\"type\":\"custom_emoji\",\"offset\":14,\"length\":1,"
+	            "\"custom_emoji_id\":\"5368324170671202286\"}]",
+	            "<i>a</i> <u>b</u> <s>c</s> <tg-spoiler>d</tg-spoiler> <code>e</code> "
+	            "<blockquote>f</blockquote> <blockquote expandable>g</blockquote> "
+	            "<tg-emoji emoji-id=\"5368324170671202286\">h</tg-emoji>");
+	expect_html("x<y", "[{\"type\":\"pre\",\"offset\":0,\"length\":3,\"language\":\"c++\"}]",
+	            "<pre><code class=\"language-c++\">x&lt;y</code></pre>");
+	/* a language HTML cannot name: plain pre */
+	expect_html("code",
+	            "[{\"type\":\"pre\",\"offset\":0,\"length\":4,\"language\":\"a\\\"b\"}]",
+	            "<pre>code</pre>");
+	expect_html("site",
+	            "[{\"type\":\"text_link\",\"offset\":0,\"length\":4,"
+	            "\"url\":\"https://example.com/?a=1&b=2\"}]",
+	            "<a href=\"https://example.com/?a=1&amp;b=2\">site</a>");
+	expect_html("Ann",
+	            "[{\"type\":\"text_mention\",\"offset\":0,\"length\":3,"
+	            "\"user\":{\"id\":42,\"is_bot\":false,\"first_name\":\"Ann\"}}]",
+	            "<a href=\"tg://user?id=42\">Ann</a>");
+	/* kinds Telegram links by itself are left to it */
+	expect_html("@ann #tag https://x.org",
+	            "[{\"type\":\"mention\",\"offset\":0,\"length\":4},"
+	            "{\"type\":\"hashtag\",\"offset\":5,\"length\":4},"
+	            "{\"type\":\"url\",\"offset\":10,\"length\":13}]",
+	            "@ann #tag https://x.org");
+}
+
+static void test_entities_utf16(void **state)
+{
+	(void)state;
+	/* 😀 is two UTF-16 units, é and я one each */
+	expect_html("😀 bold я", "[{\"type\":\"bold\",\"offset\":3,\"length\":4}]",
+	            "😀 <b>bold</b> я");
+	expect_html("é😀é", "[{\"type\":\"italic\",\"offset\":1,\"length\":2}]", "é<i>😀</i>é");
+	expect_html("я😀", "[{\"type\":\"underline\",\"offset\":1,\"length\":2}]", "я<u>😀</u>");
+	/* an entity that splits a surrogate pair, or leaves the text, is left out */
+	expect_html("😀x", "[{\"type\":\"bold\",\"offset\":1,\"length\":2}]", "😀x");
+	expect_html("😀x", "[{\"type\":\"bold\",\"offset\":0,\"length\":1}]", "😀x");
+	expect_html("abc", "[{\"type\":\"bold\",\"offset\":2,\"length\":5}]", "abc");
+	expect_html("abc",
+	            "[{\"type\":\"bold\",\"offset\":-1,\"length\":2},"
+	            "{\"type\":\"bold\",\"offset\":1,\"length\":0},{\"type\":\"bold\"},"
+	            "{\"type\":7,\"offset\":0,\"length\":1},\"x\"]",
+	            "abc");
+}
+
+static void test_entities_nesting(void **state)
+{
+	(void)state;
+	/* nested: the longer one outside, whatever the order given */
+	expect_html("bold italic",
+	            "[{\"type\":\"italic\",\"offset\":5,\"length\":6},"
+	            "{\"type\":\"bold\",\"offset\":0,\"length\":11}]",
+	            "<b>bold <i>italic</i></b>");
+	/* the same range: a link outside formatting */
+	expect_html("go",
+	            "[{\"type\":\"bold\",\"offset\":0,\"length\":2},"
+	            "{\"type\":\"text_link\",\"offset\":0,\"length\":2,\"url\":\"https://a.io\"}]",
+	            "<a href=\"https://a.io\"><b>go</b></a>");
+	/* overlapping: closed and opened again so tags nest */
+	expect_html("abcdef",
+	            "[{\"type\":\"bold\",\"offset\":0,\"length\":4},"
+	            "{\"type\":\"italic\",\"offset\":2,\"length\":4}]",
+	            "<b>ab<i>cd</i></b><i>ef</i>");
+	expect_html("abcdefgh",
+	            "[{\"type\":\"bold\",\"offset\":0,\"length\":4},"
+	            "{\"type\":\"italic\",\"offset\":1,\"length\":5},"
+	            "{\"type\":\"underline\",\"offset\":2,\"length\":6}]",
+	            "<b>a<i>b<u>cd</u></i></b><i><u>ef</u></i><u>gh</u>");
+	/* Telegram's rules: nothing inside code, only formatting inside a link,
+	 * no quote inside a quote */
+	expect_html("abcdef",
+	            "[{\"type\":\"code\",\"offset\":0,\"length\":4},"
+	            "{\"type\":\"bold\",\"offset\":2,\"length\":4}]",
+	            "<code>abcd</code>ef");
+	expect_html("abcdef",
+	            "[{\"type\":\"text_link\",\"offset\":0,\"length\":6,\"url\":\"https://a.io\"},"
+	            "{\"type\":\"code\",\"offset\":1,\"length\":2},"
+	            "{\"type\":\"bold\",\"offset\":3,\"length\":2}]",
+	            "<a href=\"https://a.io\">abc<b>de</b>f</a>");
+	expect_html("abcdef",
+	            "[{\"type\":\"blockquote\",\"offset\":0,\"length\":6},"
+	            "{\"type\":\"expandable_blockquote\",\"offset\":2,\"length\":2},"
+	            "{\"type\":\"bold\",\"offset\":0,\"length\":6}]",
+	            "<blockquote><b>abcdef</b></blockquote>");
+	/* bold around code is fine */
+	expect_html("a code b",
+	            "[{\"type\":\"bold\",\"offset\":0,\"length\":8},"
+	            "{\"type\":\"code\",\"offset\":2,\"length\":4}]",
+	            "<b>a <code>code</code> b</b>");
+}
+
+static void test_entities_bounds(void **state)
+{
+	json_t *ents = json_array(), *notarr = json_object();
+	struct buf b;
+
+	(void)state;
+	buf_init(&b, 16);
+	assert_int_equal(bot_entities_html("x", 1, notarr, &b), -ERR_INVALID);
+	for (int i = 0; i <= BOT_ENTITIES_MAX; i++)
+		json_array_append_new(
+		    ents, json_pack("{s:s,s:i,s:i}", "type", "bold", "offset", 0, "length", 1));
+	assert_int_equal(bot_entities_html("x", 1, ents, &b), -ERR_TOO_BIG);
+	/* out of room: nothing appended */
+	assert_int_equal(buf_adds(&b, "keep"), 0);
+	assert_int_equal(bot_entities_html("<<<<<<<<", 8, NULL, &b), -ERR_TOO_BIG);
+	assert_string_equal(b.p, "keep");
+	buf_release(&b);
+	json_decref(ents);
+	json_decref(notarr);
+}
+
+static void test_buttons(void **state)
+{
+	struct bot_btn_fault f;
+	json_t *rows = NULL;
+	char *dump;
+
+	(void)state;
+	assert_int_equal(bot_parse_buttons(str_c("Site - https://example.com | Shop – "
+	                                         "https://example.com/shop?a=1\n\n"
+	                                         "  Our channel — tg://resolve?domain=x  \n"
+	                                         "A - B - https://a.io\n"),
+	                                   &rows, &f),
+	                 0);
+	dump = json_dumps(rows, JSON_COMPACT);
+	assert_string_equal(dump, "[[{\"text\":\"Site\",\"url\":\"https://example.com\"},"
+	                          "{\"text\":\"Shop\",\"url\":\"https://example.com/shop?a=1\"}],"
+	                          "[{\"text\":\"Our channel\",\"url\":\"tg://resolve?domain=x\"}],"
+	                          "[{\"text\":\"A - B\",\"url\":\"https://a.io\"}]]");
+	free(dump);
+	json_decref(rows);
+
+	static const struct {
+		const char *in;
+		enum bot_btn_err code;
+		size_t line;
+	} bad[] = {
+	    {"Site https://example.com", BOT_BTN_FORMAT, 1},
+	    {"Ok - https://a.io\nSite -", BOT_BTN_FORMAT, 2},
+	    {"Ok - https://a.io\n\nSite - ftp://example.com", BOT_BTN_URL, 3},
+	    {"Site - javascript:alert(1)", BOT_BTN_URL, 1},
+	    {"Site - https://user@example.com", BOT_BTN_URL, 1},
+	    {" - https://a.io", BOT_BTN_FORMAT, 1},
+	    {"x | - https://a.io", BOT_BTN_FORMAT, 1},
+	    {"12345678901234567890123456789012345678901234567890123456789012345 - https://a.io",
+	     BOT_BTN_TEXT, 1},
+	    {"a - https://a.io | b - https://a.io | c - https://a.io | d - https://a.io | "
+	     "e - https://a.io | f - https://a.io | g - https://a.io | h - https://a.io | "
+	     "i - https://a.io",
+	     BOT_BTN_ROW, 1},
+	    {"", BOT_BTN_NONE, 0},
+	    {"\n  \n", BOT_BTN_NONE, 0},
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		rows = (json_t *)1;
+		assert_int_equal(bot_parse_buttons(str_c(bad[i].in), &rows, &f), -ERR_INVALID);
+		assert_null(rows);
+		assert_int_equal(f.code, bad[i].code);
+		assert_int_equal(f.line, bad[i].line);
+	}
+	/* 64 characters is the most a button's text may have, counted as characters */
+	assert_int_equal(
+	    bot_parse_buttons(str_c("яяяяяяяяяяяяяяяяяяяяяяяяяяяяяяяяяяяяяяяяяяяяяяяяяяя"
+	                            "яяяяяяяяяяяяя - https://a.io"),
+	                      &rows, &f),
+	    0);
+	json_decref(rows);
+	/* 101 buttons in 13 rows of 8 */
+	{
+		struct buf b;
+
+		buf_init(&b, 1 << 16);
+		for (int i = 0; i < 101; i++)
+			assert_int_equal(
+			    buf_printf(&b, "b%d - https://a.io%s", i, i % 8 == 7 ? "\n" : " | "),
+			    0);
+		b.len -= 3; /* the last " | " */
+		b.p[b.len] = '\0';
+		assert_int_equal(bot_parse_buttons((struct str){b.p, b.len}, &rows, &f),
+		                 -ERR_INVALID);
+		assert_int_equal(f.code, BOT_BTN_TOTAL);
+		assert_int_equal(f.line, 13);
+		buf_release(&b);
+	}
+}
+
+static void expect_time(const char *in, struct when_local now, int y, int mo, int d, int h, int mi)
+{
+	struct when_local t;
+
+	assert_int_equal(bot_parse_time(str_c(in), &now, &t), 0);
+	assert_int_equal(t.year, y);
+	assert_int_equal(t.month, mo);
+	assert_int_equal(t.day, d);
+	assert_int_equal(t.hour, h);
+	assert_int_equal(t.minute, mi);
+}
+
+static void test_typed_time(void **state)
+{
+	struct when_local now = {2026, 12, 31, 18, 30}, t = {1, 1, 1, 1, 1};
+	static const char *const bad[] = {
+	    "",
+	    "18",
+	    "18:3",
+	    "24:00",
+	    "12:60",
+	    "1830",
+	    "18:30 pm",
+	    "tomorrow",
+	    "31.02 10:00",
+	    "32.01 10:00",
+	    "10.13 10:00",
+	    "29.02.2027 10:00",
+	    "2026-1-5 10:00",
+	    "2026-02-30 10:00",
+	    "2026-12-31",
+	    "2026-12-31 10",
+	    "10.01.26 10:00",
+	    "0.01 10:00",
+	    "2026-12-31T10:00Z",
+	    "18:30:00",
+	    "-1:00",
+	    "١٨:٣٠",
+	};
+
+	(void)state;
+	expect_time("19:00", now, 2026, 12, 31, 19, 0);
+	expect_time(" 18:30 ", now, 2026, 12, 31, 18, 30);    /* this minute: now */
+	expect_time("9:05", now, 2027, 1, 1, 9, 5);           /* passed: tomorrow, next year */
+	expect_time("01.01 10:00", now, 2027, 1, 1, 10, 0);   /* a day gone: next year */
+	expect_time("31.12 10:00", now, 2026, 12, 31, 10, 0); /* today: the past is for posts */
+	expect_time("5.3 7:15", now, 2027, 3, 5, 7, 15);
+	expect_time("29.02.2028 23:59", now, 2028, 2, 29, 23, 59);
+	expect_time("2027-11-25 09:00", now, 2027, 11, 25, 9, 0);
+	expect_time("2027-11-25T09:00", now, 2027, 11, 25, 9, 0);
+	expect_time("2020-01-01   00:00", now, 2020, 1, 1, 0, 0);
+	/* month ends */
+	expect_time("00:10", (struct when_local){2028, 2, 28, 23, 0}, 2028, 2, 29, 0, 10);
+	expect_time("00:10", (struct when_local){2027, 2, 28, 23, 0}, 2027, 3, 1, 0, 10);
+	expect_time("00:10", (struct when_local){2026, 4, 30, 23, 0}, 2026, 5, 1, 0, 10);
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		assert_int_equal(bot_parse_time(str_c(bad[i]), &now, &t), -ERR_INVALID);
+		assert_int_equal(t.year, 1); /* untouched */
+	}
+}
+
+static void test_html_plain(void **state)
+{
+	char out[32];
+
+	(void)state;
+	bot_html_plain("<b>Hello</b>\n\n<i>world</i> &amp; &lt;&#33;&#x263A;&gt;", 100, out,
+	               sizeof(out));
+	assert_string_equal(out, "Hello world & <!☺>");
+	bot_html_plain("a &bogus; &#0; &#xD800;", 100, out, sizeof(out));
+	assert_string_equal(out, "a &bogus; &#0; &#xD800;");
+	bot_html_plain("Привет, мир, как дела", 12, out, sizeof(out));
+	assert_string_equal(out, "Прив…"); /* 8 bytes and the ellipsis, whole letters */
+	bot_html_plain(NULL, 10, out, sizeof(out));
+	assert_string_equal(out, "");
+	bot_html_plain("abcdefghijklmnopqrstuvwxyzabcdefghij", 100, out, sizeof(out));
+	assert_string_equal(out, "abcdefghijklmnopqrstuvwxyzab…"); /* 28 + 3 bytes */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -496,6 +827,13 @@ int main(void)
 	    cmocka_unit_test(test_common_zones),
 	    cmocka_unit_test(test_zone_labels),
 	    cmocka_unit_test(test_fmt_cuts_at_characters),
+	    cmocka_unit_test(test_entities_basic),
+	    cmocka_unit_test(test_entities_utf16),
+	    cmocka_unit_test(test_entities_nesting),
+	    cmocka_unit_test(test_entities_bounds),
+	    cmocka_unit_test(test_buttons),
+	    cmocka_unit_test(test_typed_time),
+	    cmocka_unit_test(test_html_plain),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
