@@ -130,6 +130,13 @@ int api_guard(struct http_req *r)
 	return rate_limit(r, au->user.id) ? 1 : 0;
 }
 
+const struct user *api_user(const struct http_req *r)
+{
+	const struct auth *au = r->auth;
+
+	return &au->user;
+}
+
 static json_t *user_json(const struct user *u)
 {
 	return json_pack("{s:I, s:I, s:s, s:s, s:s, s:s, s:I}", "id", (json_int_t)u->id,
@@ -138,9 +145,7 @@ static json_t *user_json(const struct user *u)
 	                 (json_int_t)u->created_at);
 }
 
-/* The request's body as a JSON object; answers the request itself (400,
- * 413, 415, 422) and returns non-zero when it is not one. */
-static int json_object_body(struct http_req *r, json_t **body)
+int api_json_object_body(struct http_req *r, json_t **body)
 {
 	if (http_req_json(r, body))
 		return -ERR_INVALID;
@@ -241,7 +246,7 @@ static int patch_me(struct http_req *r)
 	json_t *body, *v;
 	int rc;
 
-	if (json_object_body(r, &body))
+	if (api_json_object_body(r, &body))
 		return 0;
 	json_object_foreach(body, key, v)
 	{
@@ -363,11 +368,10 @@ static json_t *channel_json(const struct channel *c)
 	                 (json_int_t)c->checked_at, "created_at", (json_int_t)c->created_at);
 }
 
-/* The {id} of the path as a positive integer; answers 404 otherwise. */
-static int path_id(struct http_req *r, int64_t *id)
+int api_path_id(struct http_req *r, const char *what, int64_t *id)
 {
 	if (str_to_i64(router_param(&r->match, "id"), 1, INT64_MAX, id)) {
-		http_problem(r, 404, "not-found", "Not Found", NULL, "no such channel");
+		http_problem(r, 404, "not-found", "Not Found", NULL, "no such %s", what);
 		return -ERR_NOT_FOUND;
 	}
 	return 0;
@@ -478,7 +482,7 @@ static int post_channel(struct http_req *r)
 	json_t *body;
 	int rc;
 
-	if (json_object_body(r, &body))
+	if (api_json_object_body(r, &body))
 		return 0;
 	rc = channel_ref(r, body, &chat, &username);
 	if (rc || r->responded) {
@@ -520,7 +524,7 @@ static int owned_channel(struct http_req *r, struct channel *ch)
 	int64_t id;
 	int rc;
 
-	if (path_id(r, &id))
+	if (api_path_id(r, "channel", &id))
 		return -ERR_NOT_FOUND;
 	rc = channels_get(a->store, au->user.id, id, ch, &e);
 	if (!rc && ch->removed)
@@ -547,7 +551,7 @@ static int delete_channel(struct http_req *r)
 	int64_t id;
 	int rc;
 
-	if (path_id(r, &id))
+	if (api_path_id(r, "channel", &id))
 		return 0;
 	rc = channels_remove(a->store, au->user.id, id, &e);
 	if (rc)
