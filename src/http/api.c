@@ -17,6 +17,7 @@
 #include "app.h"
 #include "bot/bot.h"
 #include "channels/channels.h"
+#include "http/api_posts.h"
 #include "http/metrics.h"
 #include "http/server.h"
 #include "kv/kv.h"
@@ -25,6 +26,7 @@
 #include "lib/i18n.h"
 #include "lib/mem.h"
 #include "lib/tz.h"
+#include "sched/sched.h"
 #include "store/store.h"
 #include "tg/tg.h"
 #include "users/users.h"
@@ -192,7 +194,8 @@ static int get_metrics(struct http_req *r)
 
 	buf_init(&b, 16u << 20);
 	if (metrics_render(http_server_metrics(r->srv), http_server_in_flight(r->srv), &b) ||
-	    (app_of(r)->bot && bot_metrics(app_of(r)->bot, &b))) {
+	    (app_of(r)->bot && bot_metrics(app_of(r)->bot, &b)) ||
+	    (app_of(r)->sched && sched_metrics(app_of(r)->sched, &b))) {
 		buf_release(&b);
 		return http_reply_err(r, -ERR_TOO_BIG, NULL);
 	}
@@ -661,5 +664,24 @@ const struct route api_routes[] = {
      "Remove a channel (its history is kept)"},
     {"POST", "/api/v1/channels/{id}/check", check_channel, ROUTE_AUTH | ROUTE_STORE,
      "Check a channel's rights again and record its health"},
+    {"POST", "/api/v1/posts", api_posts_create, ROUTE_AUTH | ROUTE_STORE,
+     "Create a post (an Idempotency-Key makes a retry safe)"},
+    {"GET", "/api/v1/posts", api_posts_list, ROUTE_AUTH | ROUTE_STORE,
+     "The signed-in user's posts, newest first, a page at a time"},
+    {"GET", "/api/v1/posts/{id}", api_posts_get, ROUTE_AUTH | ROUTE_STORE,
+     "One post with its delivery counts"},
+    {"PATCH", "/api/v1/posts/{id}", api_posts_update, ROUTE_AUTH | ROUTE_STORE,
+     "Change a post; once sent, only its text and buttons (the messages are edited)"},
+    {"DELETE", "/api/v1/posts/{id}", api_posts_cancel, ROUTE_AUTH | ROUTE_STORE,
+     "Cancel a post: its pending deliveries are not sent"},
+    {"GET", "/api/v1/posts/{id}/deliveries", api_posts_deliveries, ROUTE_AUTH | ROUTE_STORE,
+     "A post's deliveries, one per channel and occurrence"},
+    {"GET", "/api/v1/deliveries/{id}", api_delivery_get, ROUTE_AUTH | ROUTE_STORE, "One delivery"},
+    {"POST", "/api/v1/deliveries/{id}/resolve", api_delivery_resolve, ROUTE_AUTH | ROUTE_STORE,
+     "Answer for an uncertain delivery: resend it, or it was published"},
+    {"GET", "/test/clock", api_test_clock_get, 0,
+     "The product clock (only with HERALD_TEST_CLOCK=1)"},
+    {"POST", "/test/clock", api_test_clock_shift, 0,
+     "Move the product clock forward (only with HERALD_TEST_CLOCK=1)"},
 };
 const size_t api_nroutes = ARRAY_SIZE(api_routes);
