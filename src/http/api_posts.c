@@ -342,6 +342,14 @@ int api_delivery_get(struct http_req *r)
 	return reply_delivery(r, id);
 }
 
+/* Answer 422 invalid-field naming member name; returns -ERR_INVALID. */
+static int invalid_member(struct http_req *r, const char *name, const char *expect)
+{
+	http_problem(r, 422, "invalid-field", "Unprocessable Content",
+	             json_pack("{s:s}", "field", name), "%s: %s", name, expect);
+	return -ERR_INVALID;
+}
+
 /*
  * The one member name of a body that must have only it, into *v (borrowed).
  * Answers 422 invalid-field and returns non-zero for another member or
@@ -356,25 +364,11 @@ static int only_member(struct http_req *r, json_t *body, const char *name, const
 	*v = NULL;
 	json_object_foreach(body, key, m)
 	{
-		if (strcmp(key, name) != 0) {
-			http_problem(r, 422, "invalid-field", "Unprocessable Content",
-			             json_pack("{s:s}", "field", key),
-			             "%s: not a field here; give %s", key, name);
-			return -ERR_INVALID;
-		}
+		if (strcmp(key, name) != 0)
+			return invalid_member(r, key, "not a field here");
 	}
 	*v = json_object_get(body, name);
-	if (*v)
-		return 0;
-	http_problem(r, 422, "invalid-field", "Unprocessable Content",
-	             json_pack("{s:s}", "field", name), "%s: required, %s", name, expect);
-	return -ERR_INVALID;
-}
-
-static int invalid_member(struct http_req *r, const char *name, const char *expect)
-{
-	return http_problem(r, 422, "invalid-field", "Unprocessable Content",
-	                    json_pack("{s:s}", "field", name), "%s: %s", name, expect);
+	return *v ? 0 : invalid_member(r, name, expect);
 }
 
 int api_delivery_resolve(struct http_req *r)
