@@ -20,6 +20,7 @@
 #include "lib/log.h"
 #include "lib/mem.h"
 #include "lib/str.h"
+#include "sched/sched.h"
 #include "sim/sim.h"
 #include "store/store.h"
 #include "users/users.h"
@@ -210,12 +211,30 @@ static int cmd_run(struct app *a, int argc, char **argv)
 			goto out;
 		}
 	}
+	if (a->tg && (a->roles & APP_ROLE_WORKER)) {
+		struct sched_opts so = {
+		    .workers = (int)app_int(a, SET_WORKERS),
+		    .lease_ms = app_int(a, SET_JOB_LEASE),
+		};
+
+		if (sched_new(&a->sched, a, &so, &e) || sched_start(a->sched, &e)) {
+			log_error("msg=\"cannot start the scheduler\" err=\"%s\"", e.msg);
+			rc = 1;
+			goto out;
+		}
+	}
+	if (app_int(a, SET_TEST_CLOCK))
+		log_warn("msg=\"HERALD_TEST_CLOCK is on: POST /test/clock moves the product clock; "
+		         "for tests and the demo only\"");
 	log_info("msg=started version=%s", HERALD_VERSION);
 	sigwait(&set, &sig);
 	log_info("msg=stopping signal=%s", sig == SIGTERM ? "TERM" : "INT");
 	if (a->http)
 		http_server_drain(a->http, app_int(a, SET_SHUTDOWN_TIMEOUT) * 1000);
 out:
+	/* jobs in flight finish (a send is not cut off halfway) */
+	sched_free(a->sched);
+	a->sched = NULL;
 	if (a->bot)
 		bot_stop(a->bot);
 	if (a->http) {
@@ -327,6 +346,8 @@ static int cmd_demo(int argc, char **argv, const char *config)
 	}
 	snprintf(base, sizeof(base), "http://%s:%d", host, sim_port(sim));
 	setenv("HERALD_BOT_TOKEN", SIM_DEFAULT_TOKEN, 1);
+	/* the demo may move its clock to show a schedule hours ahead */
+	setenv("HERALD_TEST_CLOCK", "1", 0);
 	setenv("HERALD_TELEGRAM_API", base, 1);
 	if (app_configure(&a, config, &e)) {
 		fprintf(stderr, "herald: %s\n", e.msg);

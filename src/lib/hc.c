@@ -188,6 +188,12 @@ int hc_do(const struct hc_req *rq, struct hc_resp *rs, struct err *e)
 
 	cc = curl_easy_perform(h);
 	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &rs->status);
+	{
+		long sent = 0;
+
+		curl_easy_getinfo(h, CURLINFO_REQUEST_SIZE, &sent);
+		rs->sent = sent > 0;
+	}
 	if (sink.too_big) {
 		rc = err_set(e, ERR_TOO_BIG, "http response larger than %zu bytes", rs->body.max);
 	} else if (cc == CURLE_OPERATION_TIMEDOUT) {

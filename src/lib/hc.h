@@ -8,6 +8,7 @@
 #define HERALD_HC_H
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "lib/buf.h"
@@ -46,6 +47,7 @@ struct hc_resp {
 	struct buf body; /* initialised by hc_do; release with hc_resp_release */
 	char content_type[128];
 	char retry_after[32]; /* the Retry-After header, "" when absent */
+	bool sent;            /* some of the request reached a server (it may have acted) */
 };
 
 /* Once per process, before threads start (idempotent, thread-safe). */

@@ -50,7 +50,7 @@ struct user;
 #define POST_BUTTONS_MAX      100
 #define POST_ROW_MAX          8
 #define POST_BUTTON_TEXT_MAX  64
-#define POST_DELETE_AFTER_MAX 47  /* hours: Telegram deletes only messages < 48 h old */
+#define POST_DELETE_AFTER_MAX 47 /* hours: Telegram deletes only messages < 48 h old */
 #define POST_PAST_GRACE_MS    60000
 #define POST_HORIZON_MS       (8LL * 24 * 3600 * 1000) /* recurring: expanded this far ahead */
 #define POST_IDEM_KEY_MAX     255
@@ -67,7 +67,7 @@ enum dlv_state {
 	DLV_CANCELED,
 };
 
-const char *posts_status_name(enum post_status s); /* "draft", ... */
+const char *posts_status_name(enum post_status s);  /* "draft", ... */
 const char *posts_dlv_state_name(enum dlv_state s); /* "scheduled", ... */
 int posts_dlv_state_parse(const char *name, enum dlv_state *out);
 
@@ -131,8 +131,8 @@ int posts_create(struct store *st, const struct user *u, const json_t *in, int64
  */
 int posts_idem_record(struct store *st, int64_t user_id, const char *key, int status,
                       const char *body, struct err *e) WUR;
-int posts_idem_answer(struct store *st, int64_t user_id, const char *key, int *status,
-                      char **body, struct err *e) WUR;
+int posts_idem_answer(struct store *st, int64_t user_id, const char *key, int *status, char **body,
+                      struct err *e) WUR;
 
 /*
  * The post as JSON (new object):
@@ -151,8 +151,8 @@ int posts_get(struct store *st, int64_t user_id, int64_t id, json_t **out, struc
  * only ids below it; at most limit (1..100). *out: an array of posts_get
  * objects; *next: the before_id of the next page, 0 when this is the last.
  */
-int posts_list(struct store *st, int64_t user_id, const char *status, int64_t before_id,
-               int limit, json_t **out, int64_t *next, struct err *e) WUR;
+int posts_list(struct store *st, int64_t user_id, const char *status, int64_t before_id, int limit,
+               json_t **out, int64_t *next, struct err *e) WUR;
 
 /*
  * Change a post with a partial spec (fields absent stay as they are; null
@@ -169,8 +169,7 @@ int posts_update(struct store *st, const struct user *u, int64_t id, const json_
 /* Cancel a post: pending deliveries (scheduled, retrying, uncertain) become
  * canceled and their jobs go; sent messages stay. -ERR_NOT_FOUND unless
  * user_id's; canceling twice is not an error. */
-int posts_cancel(struct store *st, int64_t user_id, int64_t id, int64_t now_ms,
-                 struct err *e) WUR;
+int posts_cancel(struct store *st, int64_t user_id, int64_t id, int64_t now_ms, struct err *e) WUR;
 
 /*
  * A post's deliveries, by due time then channel:
@@ -198,8 +197,7 @@ int posts_resolve(struct store *st, int64_t user_id, int64_t delivery_id, bool r
  * soonest first, at most limit, each as posts_deliveries plus "text" (the
  * post's text) and "title" (the channel's): for /queue.
  */
-int posts_upcoming(struct store *st, int64_t user_id, int limit, json_t **out,
-                   struct err *e) WUR;
+int posts_upcoming(struct store *st, int64_t user_id, int limit, json_t **out, struct err *e) WUR;
 
 /* The plan's posts per month and how many deliveries u has due in the
  * calendar month (in u's zone) containing at_ms. */

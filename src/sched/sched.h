@@ -37,6 +37,9 @@ struct sched_opts {
 	int64_t poll_ms;    /* how often an idle worker looks for due jobs; 0: 200 */
 	int max_attempts;   /* deliver attempts before failed; 0: 5 */
 	int64_t backoff_ms; /* the first retry's delay, doubled each time; 0: 5000 */
+	/* tells a delivery's owner it failed or is uncertain (bot_notify_delivery);
+	 * NULL: notify jobs are given up */
+	int (*notify)(struct app *a, int64_t delivery_id, struct err *e);
 };
 
 int sched_new(struct sched **out, struct app *a, const struct sched_opts *o, struct err *e) WUR;

@@ -182,9 +182,11 @@ int tg_throttle(struct tg_client *c, const json_t *params, int64_t *waited, stru
 	if (!c->kv)
 		return 0;
 	rc = wait_pause(c, waited, te);
-	if (rc == 0)
-		rc = take(c, TG_GLOBAL_KEY, c->global_rate, c->global_burst, waited, te);
+	/* the chat's bucket first: a wait over the budget then wastes no
+	 * token of the global one, which every chat shares */
 	if (rc == 0 && chat_bucket(c, params, key, sizeof(key), &rate, &burst))
 		rc = take(c, key, rate, burst, waited, te);
+	if (rc == 0)
+		rc = take(c, TG_GLOBAL_KEY, c->global_rate, c->global_burst, waited, te);
 	return rc > 0 ? 0 : rc;
 }

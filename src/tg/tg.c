@@ -376,6 +376,7 @@ static int attempt(struct tg_client *c, const struct call *k, const char *method
 			te->retry_after = retry_after_of(te, &rs);
 	} else {
 		rc = transport_fail(rc, &e, te);
+		te->unsent = !rs.sent;
 	}
 	log_debug("msg=\"telegram call\" method=%s status=%ld ms=%lld attempt=%d result=\"%s\"",
 	          method, rs.status, (long long)(clock_mono_ms() - t0), n, tg_fail_name(te->fail));

@@ -65,6 +65,7 @@ struct tg_error {
 	int code;
 	int retry_after; /* seconds */
 	int64_t migrate_to;
+	bool unsent; /* NETWORK: the request never reached a server (safe to repeat) */
 	char description[256];
 };
 

@@ -38,8 +38,8 @@ int tg_fail_set(struct tg_error *te, enum tg_fail f, int code, const char *fmt, 
 
 /*
  * Before an attempt of a sending method: wait while the shared pause is in
- * the future, then take a token from the global bucket and from the chat's
- * bucket (chat_id in params), sleeping as told. *waited (ms) grows by every
+ * the future, then take a token from the chat's bucket (chat_id in params)
+ * and from the global bucket, sleeping as told. *waited (ms) grows by every
  * sleep and stays within c->max_wait_ms: -ERR_BUSY (a pause) or -ERR_TIMEOUT
  * (a bucket) with te filled when it would not.
  */

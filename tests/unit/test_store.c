@@ -51,8 +51,10 @@ struct fx {
 
 /* Every table the migrations make, those that refer to others first. */
 static const char *const test_tables[] = {
-    "channels", "login_tokens", "tg_updates", "conversations", "bot_state", "plans",
-    "api_keys", "sessions",     "audit_log",  "users",         "t",         "schema_migrations"};
+    "idempotency_keys", "jobs",         "deliveries", "posts",
+    "channels",         "login_tokens", "tg_updates", "conversations",
+    "bot_state",        "plans",        "api_keys",   "sessions",
+    "audit_log",        "users",        "t",          "schema_migrations"};
 
 /* How many migrations are compiled in. */
 static int n_migrations(void)
