@@ -158,6 +158,9 @@ def test_post_due_now_reaches_the_channel(api, sim):
     done = wait_status(api, post["id"], "done")
     assert done["deliveries"]["sent"] == 1
     sim.quiet(api.chat)  # sent once
+    metrics = requests.get(api.url("/metrics")).text
+    assert 'herald_deliveries_total{outcome="sent"} 1\n' in metrics
+    assert "herald_delivery_lateness_seconds_count 1\n" in metrics
 
 
 def test_scheduled_post_waits_for_its_time(api, sim):
