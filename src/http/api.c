@@ -17,6 +17,7 @@
 #include "app.h"
 #include "bot/bot.h"
 #include "channels/channels.h"
+#include "http/api_posts.h"
 #include "http/metrics.h"
 #include "http/server.h"
 #include "kv/kv.h"
@@ -25,6 +26,7 @@
 #include "lib/i18n.h"
 #include "lib/mem.h"
 #include "lib/tz.h"
+#include "sched/sched.h"
 #include "store/store.h"
 #include "tg/tg.h"
 #include "users/users.h"
@@ -130,6 +132,13 @@ int api_guard(struct http_req *r)
 	return rate_limit(r, au->user.id) ? 1 : 0;
 }
 
+const struct user *api_user(const struct http_req *r)
+{
+	const struct auth *au = r->auth;
+
+	return &au->user;
+}
+
 static json_t *user_json(const struct user *u)
 {
 	return json_pack("{s:I, s:I, s:s, s:s, s:s, s:s, s:I}", "id", (json_int_t)u->id,
@@ -138,9 +147,7 @@ static json_t *user_json(const struct user *u)
 	                 (json_int_t)u->created_at);
 }
 
-/* The request's body as a JSON object; answers the request itself (400,
- * 413, 415, 422) and returns non-zero when it is not one. */
-static int json_object_body(struct http_req *r, json_t **body)
+int api_json_object_body(struct http_req *r, json_t **body)
 {
 	if (http_req_json(r, body))
 		return -ERR_INVALID;
@@ -187,7 +194,8 @@ static int get_metrics(struct http_req *r)
 
 	buf_init(&b, 16u << 20);
 	if (metrics_render(http_server_metrics(r->srv), http_server_in_flight(r->srv), &b) ||
-	    (app_of(r)->bot && bot_metrics(app_of(r)->bot, &b))) {
+	    (app_of(r)->bot && bot_metrics(app_of(r)->bot, &b)) ||
+	    (app_of(r)->sched && sched_metrics(app_of(r)->sched, &b))) {
 		buf_release(&b);
 		return http_reply_err(r, -ERR_TOO_BIG, NULL);
 	}
@@ -241,7 +249,7 @@ static int patch_me(struct http_req *r)
 	json_t *body, *v;
 	int rc;
 
-	if (json_object_body(r, &body))
+	if (api_json_object_body(r, &body))
 		return 0;
 	json_object_foreach(body, key, v)
 	{
@@ -363,11 +371,10 @@ static json_t *channel_json(const struct channel *c)
 	                 (json_int_t)c->checked_at, "created_at", (json_int_t)c->created_at);
 }
 
-/* The {id} of the path as a positive integer; answers 404 otherwise. */
-static int path_id(struct http_req *r, int64_t *id)
+int api_path_id(struct http_req *r, const char *what, int64_t *id)
 {
 	if (str_to_i64(router_param(&r->match, "id"), 1, INT64_MAX, id)) {
-		http_problem(r, 404, "not-found", "Not Found", NULL, "no such channel");
+		http_problem(r, 404, "not-found", "Not Found", NULL, "no such %s", what);
 		return -ERR_NOT_FOUND;
 	}
 	return 0;
@@ -478,7 +485,7 @@ static int post_channel(struct http_req *r)
 	json_t *body;
 	int rc;
 
-	if (json_object_body(r, &body))
+	if (api_json_object_body(r, &body))
 		return 0;
 	rc = channel_ref(r, body, &chat, &username);
 	if (rc || r->responded) {
@@ -520,7 +527,7 @@ static int owned_channel(struct http_req *r, struct channel *ch)
 	int64_t id;
 	int rc;
 
-	if (path_id(r, &id))
+	if (api_path_id(r, "channel", &id))
 		return -ERR_NOT_FOUND;
 	rc = channels_get(a->store, au->user.id, id, ch, &e);
 	if (!rc && ch->removed)
@@ -547,7 +554,7 @@ static int delete_channel(struct http_req *r)
 	int64_t id;
 	int rc;
 
-	if (path_id(r, &id))
+	if (api_path_id(r, "channel", &id))
 		return 0;
 	rc = channels_remove(a->store, au->user.id, id, &e);
 	if (rc)
@@ -657,5 +664,24 @@ const struct route api_routes[] = {
      "Remove a channel (its history is kept)"},
     {"POST", "/api/v1/channels/{id}/check", check_channel, ROUTE_AUTH | ROUTE_STORE,
      "Check a channel's rights again and record its health"},
+    {"POST", "/api/v1/posts", api_posts_create, ROUTE_AUTH | ROUTE_STORE,
+     "Create a post (an Idempotency-Key makes a retry safe)"},
+    {"GET", "/api/v1/posts", api_posts_list, ROUTE_AUTH | ROUTE_STORE,
+     "The signed-in user's posts, newest first, a page at a time"},
+    {"GET", "/api/v1/posts/{id}", api_posts_get, ROUTE_AUTH | ROUTE_STORE,
+     "One post with its delivery counts"},
+    {"PATCH", "/api/v1/posts/{id}", api_posts_update, ROUTE_AUTH | ROUTE_STORE,
+     "Change a post; once sent, only its text and buttons (the messages are edited)"},
+    {"DELETE", "/api/v1/posts/{id}", api_posts_cancel, ROUTE_AUTH | ROUTE_STORE,
+     "Cancel a post: its pending deliveries are not sent"},
+    {"GET", "/api/v1/posts/{id}/deliveries", api_posts_deliveries, ROUTE_AUTH | ROUTE_STORE,
+     "A post's deliveries, one per channel and occurrence"},
+    {"GET", "/api/v1/deliveries/{id}", api_delivery_get, ROUTE_AUTH | ROUTE_STORE, "One delivery"},
+    {"POST", "/api/v1/deliveries/{id}/resolve", api_delivery_resolve, ROUTE_AUTH | ROUTE_STORE,
+     "Answer for an uncertain delivery: resend it, or it was published"},
+    {"GET", "/test/clock", api_test_clock_get, 0,
+     "The product clock (only with HERALD_TEST_CLOCK=1)"},
+    {"POST", "/test/clock", api_test_clock_shift, 0,
+     "Move the product clock forward (only with HERALD_TEST_CLOCK=1)"},
 };
 const size_t api_nroutes = ARRAY_SIZE(api_routes);
