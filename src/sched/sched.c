@@ -970,6 +970,9 @@ int sched_new(struct sched **out, struct app *a, const struct sched_opts *o, str
 	to.kv = a->kv;
 	to.max_attempts = 1;
 	to.max_wait_ms = TG_BUDGET_MS;
+	/* evenly spaced: a backlog drains at the rate, never in a burst that a
+	 * 429 would find already on its way */
+	to.global_burst = 1;
 	rc = tg_client_new(&s->tg, &to, e);
 	if (rc) {
 		free(s);

@@ -3,7 +3,11 @@
  * A.11). Three token buckets in kv: "tg:global" for the whole bot,
  * "tg:chat:<id>" for a private chat and "tg:group:<id or @name>" for a group
  * or channel. A 429 sets "tg:pause" to the Unix millisecond until which no
- * node sends, with a TTL of retry_after, so one node's 429 slows them all.
+ * node sends, with a TTL of retry_after plus TG_AFTERMATH_MS, so one node's
+ * 429 slows them all. In that aftermath the senders go one at a time (the
+ * "tg:probe" lock, held until the answer is in): had they all gone at once
+ * when the window closed, a second 429 would find the others' requests
+ * already on their way, each one more violation.
  *
  * When kv cannot be reached (Redis down) the buckets are skipped, with a
  * warning at most once a minute: for a single node, sending a little too
@@ -25,6 +29,9 @@
 #define TG_PAUSE_KEY        "tg:pause"
 #define TG_GLOBAL_KEY       "tg:global"
 #define TG_KV_WARN_EVERY_MS 60000
+#define TG_PROBE_KEY        "tg:probe"
+#define TG_AFTERMATH_MS     3000 /* after a window: one sender at a time */
+#define TG_PROBE_POLL_MS    10
 
 int64_t tg_jitter(int64_t max)
 {
@@ -68,13 +75,15 @@ void tg_pause_set(struct tg_client *c, int retry_after)
 	}
 	buf_release(&v);
 	n = snprintf(text, sizeof(text), "%lld", (long long)until);
-	rc = kv_set(c->kv, TG_PAUSE_KEY, text, (size_t)n, (int64_t)retry_after * 1000, &e);
+	rc = kv_set(c->kv, TG_PAUSE_KEY, text, (size_t)n,
+	            (int64_t)retry_after * 1000 + TG_AFTERMATH_MS, &e);
 	if (rc)
 		kv_warn(c, &e);
 }
 
-/* Wait until the shared pause is over. 1: kv unavailable, skip the rest. */
-static int wait_pause(struct tg_client *c, int64_t *waited, struct tg_error *te)
+/* Wait until the shared pause is over. 1: kv unavailable, skip the rest.
+ * *recent: a window was set lately (over or not). */
+static int wait_pause(struct tg_client *c, int64_t *waited, bool *recent, struct tg_error *te)
 {
 	struct err e = {0};
 	struct buf v;
@@ -96,6 +105,7 @@ static int wait_pause(struct tg_client *c, int64_t *waited, struct tg_error *te)
 		}
 		if (str_to_i64((struct str){v.p, v.len}, 0, INT64_MAX, &until) != 0)
 			break; /* not ours: ignore it */
+		*recent = true;
 		left = until - clock_now_ms();
 		if (left <= 0)
 			break;
@@ -173,20 +183,78 @@ static bool chat_bucket(const struct tg_client *c, const json_t *params, char *k
 	return n > 0;
 }
 
-int tg_throttle(struct tg_client *c, const json_t *params, int64_t *waited, struct tg_error *te)
+/* Become the one sender of the aftermath of a window: token gets the lock's
+ * token ("" when kv is unavailable). */
+static int probe_take(struct tg_client *c, int64_t *waited, char token[KV_TOKEN_SIZE],
+                      struct tg_error *te)
+{
+	struct err e = {0};
+	bool recent = false;
+	int rc;
+
+	for (;;) {
+		rc = kv_lock(c->kv, TG_PROBE_KEY, c->timeout_ms + 1000, token, &e);
+		if (rc == 0)
+			break;
+		if (rc != -ERR_BUSY) {
+			kv_warn(c, &e);
+			token[0] = '\0';
+			return 0;
+		}
+		if (*waited + TG_PROBE_POLL_MS > c->max_wait_ms) {
+			token[0] = '\0';
+			rc = tg_fail_set(te, TG_FAIL_RETRY_AFTER, 0,
+			                 "another request goes first after flood control");
+			te->retry_after = 1;
+			return -ERR_TIMEOUT;
+		}
+		clock_sleep_ms(TG_PROBE_POLL_MS);
+		*waited += TG_PROBE_POLL_MS;
+	}
+	/* the one before may have met another 429 */
+	rc = wait_pause(c, waited, &recent, te);
+	if (rc < 0) {
+		tg_probe_done(c, token);
+		token[0] = '\0';
+		return rc;
+	}
+	return 0;
+}
+
+void tg_probe_done(struct tg_client *c, char token[KV_TOKEN_SIZE])
+{
+	struct err e = {0};
+
+	if (!token[0])
+		return;
+	if (kv_unlock(c->kv, TG_PROBE_KEY, token, &e) != 0 && e.code != ERR_NOT_FOUND)
+		kv_warn(c, &e);
+	token[0] = '\0';
+}
+
+int tg_throttle(struct tg_client *c, const json_t *params, int64_t *waited,
+                char probe[KV_TOKEN_SIZE], struct tg_error *te)
 {
 	char key[96];
 	double rate = 0, burst = 0;
+	bool recent = false;
 	int rc;
 
+	probe[0] = '\0';
 	if (!c->kv)
 		return 0;
-	rc = wait_pause(c, waited, te);
+	rc = wait_pause(c, waited, &recent, te);
 	/* the chat's bucket first: a wait over the budget then wastes no
 	 * token of the global one, which every chat shares */
 	if (rc == 0 && chat_bucket(c, params, key, sizeof(key), &rate, &burst))
 		rc = take(c, key, rate, burst, waited, te);
 	if (rc == 0)
 		rc = take(c, TG_GLOBAL_KEY, c->global_rate, c->global_burst, waited, te);
+	/* a 429 another thread or node met while this one slept on a bucket:
+	 * its window is honoured before the request goes */
+	if (rc == 0)
+		rc = wait_pause(c, waited, &recent, te);
+	if (rc == 0 && recent)
+		rc = probe_take(c, waited, probe, te);
 	return rc > 0 ? 0 : rc;
 }

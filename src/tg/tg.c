@@ -101,7 +101,9 @@ int tg_client_new(struct tg_client **out, const struct tg_opts *o, struct err *e
 	c->max_wait_ms = o->max_wait_ms > 0 ? o->max_wait_ms : 60000;
 	c->backoff_ms = o->backoff_ms > 0 ? o->backoff_ms : 300;
 	c->global_rate = o->global_rate > 0 ? o->global_rate : 28;
-	c->global_burst = c->global_rate < 1 ? 1 : c->global_rate;
+	c->global_burst = o->global_burst >= 1 ? o->global_burst
+	                  : c->global_rate < 1 ? 1
+	                                       : c->global_rate;
 	c->chat_rate = o->chat_rate > 0 ? o->chat_rate : 1;
 	c->chat_burst = o->chat_burst > 0 ? o->chat_burst : 3;
 	c->group_rate = (o->group_per_minute > 0 ? o->group_per_minute : 20) / 60.0;
@@ -412,7 +414,7 @@ int tg_call(struct tg_client *c, const char *method, const json_t *params,
 	struct call k = {0};
 	bool send = tg_is_send_method(method);
 	int64_t waited = 0, delay;
-	char msg[sizeof(te->err.msg)];
+	char msg[sizeof(te->err.msg)], probe[KV_TOKEN_SIZE] = "";
 	int rc;
 
 	if (!te)
@@ -425,15 +427,16 @@ int tg_call(struct tg_client *c, const char *method, const json_t *params,
 		goto out;
 	for (int n = 1;; n++) {
 		if (send) {
-			rc = tg_throttle(c, params, &waited, te);
+			rc = tg_throttle(c, params, &waited, probe, te);
 			if (rc)
 				goto out;
 		}
 		rc = attempt(c, &k, method, n, result, te);
+		if (rc && te->fail == TG_FAIL_RETRY_AFTER)
+			tg_pause_set(c, te->retry_after);
+		tg_probe_done(c, probe); /* after the pause is set: the next sees it */
 		if (rc == 0)
 			goto out;
-		if (te->fail == TG_FAIL_RETRY_AFTER)
-			tg_pause_set(c, te->retry_after);
 		delay = retry_delay(c, te, n);
 		if (delay < 0 || n >= c->max_attempts || waited + delay > c->max_wait_ms)
 			goto out;

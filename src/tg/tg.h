@@ -85,6 +85,7 @@ struct tg_opts {
 	int64_t backoff_ms;  /* first retry delay after 5xx or a timeout; 0: 300 ms */
 	double global_rate;  /* sends per second for the whole bot; 0: 28 (a margin under Telegram's
 	                        30) */
+	double global_burst; /* sends of the bot at once; 0: a second's worth (global_rate) */
 	double chat_rate;    /* sends per second into one private chat; 0: 1 */
 	double chat_burst;   /* 0: 3 */
 	double group_per_minute; /* sends per minute into one group or channel; 0: 20 */

@@ -6,6 +6,7 @@
 
 #include <stdatomic.h>
 
+#include "kv/kv.h"
 #include "tg/tg.h"
 
 /* The client: frozen after tg_client_new, so threads share it freely. */
@@ -39,11 +40,16 @@ int tg_fail_set(struct tg_error *te, enum tg_fail f, int code, const char *fmt, 
 /*
  * Before an attempt of a sending method: wait while the shared pause is in
  * the future, then take a token from the chat's bucket (chat_id in params)
- * and from the global bucket, sleeping as told. *waited (ms) grows by every
+ * and from the global bucket, sleeping as told, then look at the pause again
+ * (another sender may have met a 429 meanwhile). *waited (ms) grows by every
  * sleep and stays within c->max_wait_ms: -ERR_BUSY (a pause) or -ERR_TIMEOUT
  * (a bucket) with te filled when it would not.
  */
-int tg_throttle(struct tg_client *c, const json_t *params, int64_t *waited, struct tg_error *te);
+int tg_throttle(struct tg_client *c, const json_t *params, int64_t *waited,
+                char probe[KV_TOKEN_SIZE], struct tg_error *te);
+/* In the aftermath of a window tg_throttle may make the call the one sender
+ * (probe not ""): release that once its answer is in. */
+void tg_probe_done(struct tg_client *c, char probe[KV_TOKEN_SIZE]);
 
 /* After a 429: pause every sender of the bot for retry_after seconds. */
 void tg_pause_set(struct tg_client *c, int retry_after);
