@@ -651,8 +651,9 @@ class TestContentWorkflow:
         assert len({m["media_group_id"] for m in album}) == 1
         assert buttons["text"] == "<b>Album</b> of three"
         assert sim.buttons(buttons) == [{"text": "Read", "url": "https://example.org/a"}]
+        wait_for(lambda: deliveries(h, p["id"])[0]["state"] == "sent")
         d = deliveries(h, p["id"])[0]
-        assert d["state"] == "sent" and d["message_ids"] == [m["message_id"] for m in msgs]
+        assert d["message_ids"] == [m["message_id"] for m in msgs]
         assert 0 <= d["lateness_ms"] < 5000
         wait_for(lambda: deliveries(h, p["id"])[0]["pinned_at"] is not None)
         assert [m["pinned"] for m in channel_messages(sim, chat)[before:]] == \
@@ -678,8 +679,8 @@ class TestContentWorkflow:
         advance(h, 3600 * 1000)
         msgs = wait_posts(sim, chat, 1)
         assert [m["text"] for m in msgs] == ["<i>Final</i> text"]
-        d = deliveries(h, p["id"])[0]
-        assert d["state"] == "sent" and abs(d["due_at"] - p["next_at"]) == 0
+        wait_for(lambda: deliveries(h, p["id"])[0]["state"] == "sent")
+        assert deliveries(h, p["id"])[0]["due_at"] == p["next_at"]
         # edit after sending: text and buttons change in the channel
         r = h.s.patch(h.url(f"/api/v1/posts/{p['id']}"),
                       json={"text": "Corrected", "buttons": None})
@@ -707,7 +708,7 @@ class TestContentWorkflow:
             wait_posts(sim, chat, day + 1)
         msgs = channel_messages(sim, chat, wait_ms=800)
         assert [m["text"] for m in msgs] == ["Daily digest"] * 3
-        assert states(h, p["id"]) == ["sent"] * 3
+        wait_for(lambda: states(h, p["id"]) == ["sent"] * 3)
         assert states(h, other["id"]) == ["canceled"]
         wait_for(lambda: h.s.get(h.url(f"/api/v1/posts/{p['id']}")).json()["status"]
                  == "done")
