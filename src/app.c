@@ -149,6 +149,9 @@ const struct config_def app_settings[SET__COUNT] = {
         INT(API_RATE, "20", 1, 1000000, "API requests per second per user (sustained)"),
     [SET_API_BURST] = INT(API_BURST, "60", 1, 1000000000, "API requests per user in a burst"),
     [SET_WORKERS] = INT(WORKERS, "8", 1, 64, "scheduler threads sending due posts (worker role)"),
+    [SET_TELEGRAM_RATE] = INT(TELEGRAM_RATE, "28", 1, 1000,
+                              "messages per second the bot sends at most, shared by every node "
+                              "(Telegram allows about 30)"),
     [SET_JOB_LEASE] = INT(JOB_LEASE, "30000", 1000, 3600000,
                           "milliseconds a claimed job is leased (renewed while it runs)"),
     [SET_TEST_CLOCK] = INT(TEST_CLOCK, "0", 0, 1,
@@ -194,7 +197,8 @@ int app_open(struct app *a, int migrate, struct err *e)
 	if (app_str(a, SET_BOT_TOKEN)) {
 		struct tg_opts to = {.api = app_str(a, SET_TELEGRAM_API),
 		                     .token = app_str(a, SET_BOT_TOKEN),
-		                     .kv = a->kv};
+		                     .kv = a->kv,
+		                     .global_rate = (double)app_int(a, SET_TELEGRAM_RATE)};
 
 		rc = tg_client_new(&a->tg, &to, e);
 		if (rc)

@@ -968,6 +968,7 @@ int sched_new(struct sched **out, struct app *a, const struct sched_opts *o, str
 	to.api = app_str(a, SET_TELEGRAM_API);
 	to.token = app_str(a, SET_BOT_TOKEN);
 	to.kv = a->kv;
+	to.global_rate = (double)app_int(a, SET_TELEGRAM_RATE);
 	to.max_attempts = 1;
 	to.max_wait_ms = TG_BUDGET_MS;
 	/* evenly spaced: a backlog drains at the rate, never in a burst that a
