@@ -58,6 +58,7 @@ struct answer {
 	const char *body;
 	int rc;              /* non-zero: the transport fails with this (negative) code */
 	const char *err_msg; /* with rc */
+	bool sent;           /* with rc: the request had reached the server */
 };
 
 struct fake {
@@ -66,6 +67,8 @@ struct fake {
 	size_t nanswers, next;
 	struct sent sent[MAX_SENT];
 	size_t nsent;
+	int64_t delay_ms;           /* each request takes this long */
+	int inflight, max_inflight; /* requests under way at once */
 };
 
 static const char ok_msg[] = "{\"ok\":true,\"result\":{\"message_id\":7,\"chat\":{\"id\":42}}}";
@@ -78,7 +81,7 @@ static char *dup_or_null(const char *s)
 static int fake_send(void *arg, const struct hc_req *rq, struct hc_resp *rs, struct err *e)
 {
 	struct fake *f = arg;
-	struct answer a = {200, ok_msg, 0, NULL};
+	struct answer a = {200, ok_msg, 0, NULL, false};
 	struct sent *s;
 	int rc = 0;
 
@@ -108,9 +111,17 @@ static int fake_send(void *arg, const struct hc_req *rq, struct hc_resp *rs, str
 	}
 	if (f->next < f->nanswers)
 		a = f->answers[f->next++];
+	if (++f->inflight > f->max_inflight)
+		f->max_inflight = f->inflight;
+	pthread_mutex_unlock(&f->mu);
+	if (f->delay_ms)
+		clock_sleep_ms(f->delay_ms);
+	pthread_mutex_lock(&f->mu);
+	f->inflight--;
 	pthread_mutex_unlock(&f->mu);
 
 	buf_init(&rs->body, rq->max_response ? rq->max_response : 1 << 20);
+	rs->sent = a.sent;
 	if (a.rc)
 		return err_set(e, -a.rc, "%s", a.err_msg ? a.err_msg : "fake transport failure");
 	rs->status = a.status;
@@ -122,13 +133,13 @@ static int fake_send(void *arg, const struct hc_req *rq, struct hc_resp *rs, str
 static void fake_script(struct fake *f, long status, const char *body)
 {
 	assert_true(f->nanswers < MAX_ANSWERS);
-	f->answers[f->nanswers++] = (struct answer){status, body, 0, NULL};
+	f->answers[f->nanswers++] = (struct answer){status, body, 0, NULL, false};
 }
 
 static void fake_fail(struct fake *f, int rc, const char *msg)
 {
 	assert_true(f->nanswers < MAX_ANSWERS);
-	f->answers[f->nanswers++] = (struct answer){0, NULL, rc, msg};
+	f->answers[f->nanswers++] = (struct answer){0, NULL, rc, msg, false};
 }
 
 static void fake_reset(struct fake *f)
@@ -889,6 +900,51 @@ static void test_retry_after_pauses_everyone(void **state)
 	tg_client_free(other);
 }
 
+struct sender {
+	struct tg_client *c;
+	int64_t chat;
+	int rc;
+};
+
+static void *send_one(void *arg)
+{
+	struct sender *s = arg;
+
+	s->rc = tg_send_message(s->c, s->chat, "hi", NULL, NULL, NULL);
+	return NULL;
+}
+
+/* After a 429 window the senders waiting for it go one at a time (a second
+ * 429 would otherwise find all their requests already on the way). */
+static void test_after_a_window_one_sender_at_a_time(void **state)
+{
+	struct fx *x = *state;
+	struct tg_opts o = {.api = API, .token = TOKEN, .transport = &x->tr, .max_attempts = 1};
+	struct sender s[4];
+	pthread_t t[4];
+	int64_t t0;
+
+	o.kv = mem_kv(x);
+	new_client(x, &o);
+	fake_script(&x->fake, 429, too_many);
+	assert_int_equal(tg_send_message(x->c, 42, "hi", NULL, NULL, NULL), -ERR_BUSY);
+	t0 = clock_mono_ms();
+	x->fake.delay_ms = 50;
+	x->fake.max_inflight = 0;
+	for (int i = 0; i < 4; i++) {
+		s[i] = (struct sender){x->c, 100 + i, -1};
+		assert_int_equal(pthread_create(&t[i], NULL, send_one, &s[i]), 0);
+	}
+	for (int i = 0; i < 4; i++) {
+		pthread_join(t[i], NULL);
+		assert_int_equal(s[i].rc, 0);
+	}
+	assert_int_equal(x->fake.nsent, 5);
+	assert_int_equal(x->fake.max_inflight, 1);
+	for (size_t i = 1; i < 5; i++)
+		assert_true(x->fake.sent[i].at_ms >= t0 + 900);
+}
+
 static void test_retry_after_over_budget(void **state)
 {
 	struct fx *x = *state;
@@ -960,7 +1016,17 @@ static void test_network_retried(void **state)
 	assert_int_equal(tg_get_me(x->c, NULL, &te), -ERR_UNAVAILABLE);
 	assert_int_equal(te.fail, TG_FAIL_NETWORK);
 	assert_non_null(strstr(te.err.msg, "Couldn't connect"));
+	assert_true(te.unsent); /* nothing reached a server: safe to repeat */
 	assert_int_equal(x->fake.nsent, 3);
+
+	/* a timeout after the request went out: it may have been acted on */
+	fake_reset(&x->fake);
+	new_client(x, &(struct tg_opts){.max_attempts = 1});
+	x->fake.answers[x->fake.nanswers++] =
+	    (struct answer){0, NULL, -ERR_TIMEOUT, "http request timed out", true};
+	assert_int_equal(tg_send_message(x->c, 42, "hi", NULL, NULL, &te), -ERR_UNAVAILABLE);
+	assert_int_equal(te.fail, TG_FAIL_NETWORK);
+	assert_false(te.unsent);
 
 	/* a body over the bound is not retried */
 	fake_reset(&x->fake);
@@ -1212,6 +1278,8 @@ int main(void)
 	    cmocka_unit_test(test_decode_malformed),
 	    cmocka_unit_test_setup_teardown(test_retry_after, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_retry_after_pauses_everyone, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_after_a_window_one_sender_at_a_time, setup,
+	                                    teardown),
 	    cmocka_unit_test_setup_teardown(test_retry_after_over_budget, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_5xx_retried, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_5xx_exhausted, setup, teardown),
