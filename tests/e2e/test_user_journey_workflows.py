@@ -760,6 +760,15 @@ class TestContentWorkflow:
         sim.expect(CONTENT_OWNER, "was not published")
         r = h.s.get(h.url(f"/api/v1/channels/{h.channels[0]['id']}"))
         assert r.json()["status"] == "bot_removed"
+        # rights revoked in another channel: failed at once with its reason
+        other = add_channel(h, "Rights", "content_rights")
+        sim.set_bot(other["chat"], CONTENT_OWNER, rights={"can_edit_messages": True})
+        p = create_post(h, text="No rights", channels=[other["id"]])
+        wait_for(lambda: deliveries(h, p["id"])[0]["state"] == "failed")
+        assert deliveries(h, p["id"])[0]["reason"].startswith("no_rights")
+        assert deliveries(h, p["id"])[0]["attempts"] == 1
+        sim.expect(CONTENT_OWNER, "was not published")
+        assert channel_messages(sim, other["chat"]) == []
 
     def test_killed_while_sending_nothing_lost_nothing_doubled(self, content):
         h, sim = content, content.sim
