@@ -938,7 +938,7 @@ static int update_locked(struct store_conn *c, const struct user *u, int64_t id,
 		if (sent && strcmp(key, "text") != 0 && strcmp(key, "buttons") != 0) {
 			char field[64];
 
-			snprintf(field, sizeof(field), "%.60s", key);
+			snprintf(field, sizeof(field), "%.60s", key[0] ? key : "\"\"");
 			posts_fault(f, "not_editable", field,
 			            "only text and buttons change once the post was sent");
 			f->err.code = ERR_CONFLICT;

@@ -520,7 +520,7 @@ int posts_check(const json_t *in, const char *user_zone, int64_t now_ms, bool ch
 		if (!is_spec_field(key)) {
 			char field[64];
 
-			snprintf(field, sizeof(field), "%.60s", key);
+			snprintf(field, sizeof(field), "%.60s", key[0] ? key : "\"\"");
 			return posts_fault(f, "invalid", field, "not a field of a post");
 		}
 	}
@@ -594,6 +594,9 @@ int posts_check(const json_t *in, const char *user_zone, int64_t now_ms, bool ch
 
 		local_text(&ps->local, at);
 		json_object_set_new(sched, "at", json_string(at));
+		if (ps->rule.freq == WHEN_MONTHLY)
+			json_object_set_new(json_object_get(sched, "repeat"), "month_day",
+			                    json_integer(ps->rule.month_day));
 		ps->now = false;
 	}
 	out = json_pack("{s:s, s:o, s:o, s:b, s:b, s:b, s:b, s:I, s:o, s:b, s:o}", "text",
