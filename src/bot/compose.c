@@ -250,7 +250,8 @@ int bot_entities_html(const char *text, size_t len, const json_t *entities, stru
 			}
 	}
 	free(units);
-	qsort(ents, n, sizeof(*ents), ent_cmp);
+	if (n > 1)
+		qsort(ents, n, sizeof(*ents), ent_cmp);
 	/* Keep an entity only when every entity it opens inside allows it. The
 	 * order puts the outer one first, so one pass over the kept ones is
 	 * enough; an entity that only partly overlaps another is split below,
