@@ -6,6 +6,7 @@
 #include <assert.h>
 #include <pthread.h>
 #include <openssl/crypto.h>
+#include <openssl/core_names.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <stdio.h>
@@ -18,6 +19,17 @@ void crypto_random(void *out, size_t n)
 		fprintf(stderr, "fatal: the random number generator failed\n");
 		abort();
 	}
+}
+
+static void to_hex(const unsigned char *md, size_t n, char *out)
+{
+	static const char hex[] = "0123456789abcdef";
+
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = hex[md[i] >> 4];
+		out[2 * i + 1] = hex[md[i] & 15];
+	}
+	out[2 * n] = '\0';
 }
 
 static EVP_MD *sha256;
@@ -38,18 +50,84 @@ static void fetch_sha256(void)
 void crypto_sha256_hex(const void *data, size_t len, char out[CRYPTO_SHA256_HEX])
 {
 	static pthread_once_t once = PTHREAD_ONCE_INIT;
-	static const char hex[] = "0123456789abcdef";
 	unsigned char md[32];
 	unsigned int mdlen = 0;
 
 	pthread_once(&once, fetch_sha256);
 	if (EVP_Digest(data, len, md, &mdlen, sha256, NULL) != 1 || mdlen != 32)
 		abort();
-	for (int i = 0; i < 32; i++) {
-		out[2 * i] = hex[md[i] >> 4];
-		out[2 * i + 1] = hex[md[i] & 15];
+	to_hex(md, sizeof(md), out);
+}
+
+static EVP_MAC_CTX *hmac_sha256; /* a template, only ever duplicated */
+static EVP_MD *md5;
+
+/*
+ * Fetched once for the same reason as SHA-256 above; the HMAC template has
+ * its digest set, so a copy of it needs no lookup either.
+ */
+static void fetch_hmac_md5(void)
+{
+	char digest[] = "SHA256";
+	OSSL_PARAM params[] = {
+	    OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+	    OSSL_PARAM_construct_end(),
+	};
+	EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+
+	hmac_sha256 = mac ? EVP_MAC_CTX_new(mac) : NULL;
+	EVP_MAC_free(mac); /* the context holds its own reference */
+	md5 = EVP_MD_fetch(NULL, "MD5", NULL);
+	if (!hmac_sha256 || EVP_MAC_CTX_set_params(hmac_sha256, params) != 1 || !md5) {
+		fprintf(stderr, "fatal: OpenSSL has no HMAC-SHA256 or MD5\n");
+		abort();
 	}
-	out[64] = '\0';
+}
+
+static pthread_once_t hmac_md5_once = PTHREAD_ONCE_INIT;
+
+void crypto_hmac_sha256_hex(struct str key, const struct str *parts, size_t n,
+                            char out[CRYPTO_SHA256_HEX])
+{
+	static const unsigned char nokey[1];
+	unsigned char md[32];
+	size_t mdlen = 0;
+	EVP_MAC_CTX *ctx;
+
+	pthread_once(&hmac_md5_once, fetch_hmac_md5);
+	ctx = EVP_MAC_CTX_dup(hmac_sha256);
+	if (!ctx)
+		abort();
+	/* A NULL key would mean "keep the previous one", so never pass NULL. */
+	if (EVP_MAC_init(ctx, key.len ? (const unsigned char *)key.p : nokey, key.len, NULL) != 1)
+		abort();
+	for (size_t i = 0; i < n; i++)
+		if (parts[i].len &&
+		    EVP_MAC_update(ctx, (const unsigned char *)parts[i].p, parts[i].len) != 1)
+			abort();
+	if (EVP_MAC_final(ctx, md, &mdlen, sizeof(md)) != 1 || mdlen != sizeof(md))
+		abort();
+	EVP_MAC_CTX_free(ctx);
+	to_hex(md, sizeof(md), out);
+}
+
+void crypto_md5_hex(const struct str *parts, size_t n, char out[CRYPTO_MD5_HEX])
+{
+	unsigned char md[16];
+	unsigned int mdlen = 0;
+	EVP_MD_CTX *ctx;
+
+	pthread_once(&hmac_md5_once, fetch_hmac_md5);
+	ctx = EVP_MD_CTX_new();
+	if (!ctx || EVP_DigestInit_ex(ctx, md5, NULL) != 1)
+		abort();
+	for (size_t i = 0; i < n; i++)
+		if (parts[i].len && EVP_DigestUpdate(ctx, parts[i].p, parts[i].len) != 1)
+			abort();
+	if (EVP_DigestFinal_ex(ctx, md, &mdlen) != 1 || mdlen != sizeof(md))
+		abort();
+	EVP_MD_CTX_free(ctx);
+	to_hex(md, sizeof(md), out);
 }
 
 bool crypto_eq(const void *a, size_t alen, const void *b, size_t blen)

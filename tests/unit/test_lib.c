@@ -129,13 +129,34 @@ static void test_json_depth(void **state)
 
 static void test_crypto(void **state)
 {
-	char hex[CRYPTO_SHA256_HEX], t1[64], t2[64];
+	char hex[CRYPTO_SHA256_HEX], md5[CRYPTO_MD5_HEX], t1[64], t2[64];
 
 	(void)state;
 	crypto_sha256_hex("abc", 3, hex);
 	assert_string_equal(hex,
 	                    "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 	assert_true(crypto_eq("abc", 3, "abc", 3));
+	/* RFC 4231 test case 2, whole and in pieces. */
+	crypto_hmac_sha256_hex(STR_LIT("Jefe"),
+	                       (struct str[]){STR_LIT("what do ya want for nothing?")}, 1, hex);
+	assert_string_equal(hex,
+	                    "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+	memset(hex, 0, sizeof(hex));
+	crypto_hmac_sha256_hex(
+	    STR_LIT("Jefe"),
+	    (struct str[]){STR_LIT("what do "), {NULL, 0}, STR_LIT("ya want for nothing?")}, 3,
+	    hex);
+	assert_string_equal(hex,
+	                    "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+	/* An empty key is still a key (HMAC-SHA256("", "") from RFC 2104 tools). */
+	crypto_hmac_sha256_hex((struct str){NULL, 0}, NULL, 0, hex);
+	assert_string_equal(hex,
+	                    "b613679a0814d9ec772f95d778c35fc5ff1697c493715653c6c712144292c5ad");
+	/* RFC 1321 test suite. */
+	crypto_md5_hex(NULL, 0, md5);
+	assert_string_equal(md5, "d41d8cd98f00b204e9800998ecf8427e");
+	crypto_md5_hex((struct str[]){STR_LIT("a"), STR_LIT("bc")}, 2, md5);
+	assert_string_equal(md5, "900150983cd24fb0d6963f7d28e17f72");
 	assert_false(crypto_eq("abc", 3, "abd", 3));
 	assert_false(crypto_eq("abc", 3, "abcd", 4));
 	crypto_token("hk_", 32, t1, sizeof(t1));
