@@ -51,10 +51,30 @@ struct fx {
 
 /* Every table the migrations make, those that refer to others first. */
 static const char *const test_tables[] = {
-    "idempotency_keys", "jobs",         "deliveries", "posts",
-    "channels",         "login_tokens", "tg_updates", "conversations",
-    "bot_state",        "plans",        "api_keys",   "sessions",
-    "audit_log",        "users",        "t",          "schema_migrations"};
+    "provider_events",
+    "click_transactions",
+    "payme_transactions",
+    "payments",
+    "orders",
+    "subscriptions",
+    "plan_prices",
+    "idempotency_keys",
+    "jobs",
+    "deliveries",
+    "posts",
+    "channels",
+    "login_tokens",
+    "tg_updates",
+    "conversations",
+    "bot_state",
+    "plans",
+    "api_keys",
+    "sessions",
+    "audit_log",
+    "users",
+    "t",
+    "schema_migrations",
+};
 
 /* How many migrations are compiled in. */
 static int n_migrations(void)
