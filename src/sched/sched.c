@@ -18,6 +18,7 @@
  */
 #include "sched/sched.h"
 
+#include <assert.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -49,11 +50,6 @@ static const int64_t late_le[] = {100, 250, 500, 1000, 2500, 5000, 10000, 30000,
 enum outcome { OUT_SENT, OUT_PACED, OUT_RETRYING, OUT_FAILED, OUT_UNCERTAIN, OUT__COUNT };
 static const char *const outcome_names[] = {"sent", "paced", "retrying", "failed", "uncertain"};
 
-struct job {
-	int64_t id, ref, chat_key, attempts;
-	char kind[16];
-};
-
 struct sched {
 	struct app *a;
 	struct sched_opts o;
@@ -80,6 +76,7 @@ struct sched {
 int sched_enqueue(struct store_conn *c, const char *kind, int64_t ref, int64_t chat_key,
                   int64_t order_at, int64_t run_at, struct err *e)
 {
+	assert(run_at >= order_at);
 	struct store_val a[] = {SV_TEXT(kind),    SV_INT(ref),    SV_INT(chat_key),
 	                        SV_INT(order_at), SV_INT(run_at), SV_INT(clock_now_ms())};
 
@@ -95,26 +92,34 @@ int sched_enqueue(struct store_conn *c, const char *kind, int64_t ref, int64_t c
 	"k.id <> j.id AND (k.state = 'leased' OR (k.state = 'ready' AND (k.order_at < j.order_at " \
 	"OR (k.order_at = j.order_at AND k.id < j.id))))))"
 
+/*
+ * Of the due heads, the one due longest ago goes first: (order_at, id), not
+ * run_at. A job put back to wait for a bucket (paced) or a retry keeps its
+ * place, so a channel that once had to wait is not left behind every job
+ * that never did; a burst drains evenly across channels. A job's run_at is
+ * never before its order_at (sched_enqueue), so order_at <= now bounds the
+ * walk of jobs_ready to the due and overdue jobs; SQLite is told to walk it,
+ * as its planner would rather sort every due job for one row.
+ */
 static const char *const claim_sql[] = {
     [STORE_SQLITE] = "UPDATE jobs SET state = 'leased', lease_owner = $1, lease_until = $2, "
-                     "attempts = attempts + 1 WHERE id = (SELECT j.id FROM jobs j WHERE "
-                     "j.state = 'ready' AND j.run_at <= $3 AND " HEAD_OF_CHAT
-                     " ORDER BY j.run_at, j.id LIMIT 1) RETURNING id, kind, ref, chat_key, "
+                     "attempts = attempts + 1 WHERE id = (SELECT j.id FROM jobs j INDEXED BY "
+                     "jobs_ready WHERE j.state = 'ready' AND j.order_at <= $3 AND j.run_at <= $3 "
+                     "AND " HEAD_OF_CHAT
+                     " ORDER BY j.order_at, j.id LIMIT 1) RETURNING id, kind, ref, chat_key, "
                      "attempts",
     [STORE_PG] = "UPDATE jobs SET state = 'leased', lease_owner = $1, lease_until = $2, "
                  "attempts = attempts + 1 WHERE id = (SELECT j.id FROM jobs j WHERE "
-                 "j.state = 'ready' AND j.run_at <= $3 AND " HEAD_OF_CHAT
-                 " ORDER BY j.run_at, j.id LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING id, "
+                 "j.state = 'ready' AND j.order_at <= $3 AND j.run_at <= $3 AND " HEAD_OF_CHAT
+                 " ORDER BY j.order_at, j.id LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING id, "
                  "kind, ref, chat_key, attempts",
 };
 
-/* Claim one due job: 1 and *j, 0 when none is due. */
-static int claim(struct sched *s, struct job *j, struct err *e)
+int sched_claim(struct store *st, const char *node, int64_t lease_until, int64_t now,
+                struct sched_job *j, struct err *e)
 {
-	struct store *st = s->a->store;
 	struct store_res *r = NULL;
-	struct store_val a[] = {SV_TEXT(s->node), SV_INT(clock_now_ms() + s->o.lease_ms),
-	                        SV_INT(clock_app_ms())};
+	struct store_val a[] = {SV_TEXT(node), SV_INT(lease_until), SV_INT(now)};
 	int rc = store_exec(st, claim_sql[store_kind(st)], a, ARRAY_SIZE(a), &r, e);
 
 	if (rc)
@@ -130,6 +135,12 @@ static int claim(struct sched *s, struct job *j, struct err *e)
 	j->attempts = store_res_int(r, 0, 4);
 	store_res_free(r);
 	return 1;
+}
+
+static int claim(struct sched *s, struct sched_job *j, struct err *e)
+{
+	return sched_claim(s->a->store, s->node, clock_now_ms() + s->o.lease_ms, clock_app_ms(), j,
+	                   e);
 }
 
 static int job_done_on(struct store_conn *c, const struct sched *s, int64_t id, struct err *e)
@@ -185,7 +196,7 @@ static int in_tx(struct sched *s, tx_fn fn, void *arg, struct err *e)
 }
 
 /* A follow-up job that failed: again with backoff, or dead. */
-static int job_retry(struct sched *s, const struct job *j, const char *why, struct err *e)
+static int job_retry(struct sched *s, const struct sched_job *j, const char *why, struct err *e)
 {
 	struct store_conn *c;
 	int64_t delay = s->o.backoff_ms;
@@ -203,7 +214,7 @@ static int job_retry(struct sched *s, const struct job *j, const char *why, stru
 	return rc;
 }
 
-static int job_done(struct sched *s, const struct job *j, struct err *e)
+static int job_done(struct sched *s, const struct sched_job *j, struct err *e)
 {
 	struct store_conn *c;
 	int rc = store_conn_get(s->a->store, &c, e);
@@ -375,7 +386,7 @@ static enum outcome judge(const struct tg_error *te, const char **reason)
 
 struct settle {
 	struct sched *s;
-	const struct job *j;
+	const struct sched_job *j;
 	struct dlv *d;
 	enum outcome out;
 	const char *reason;
@@ -485,7 +496,7 @@ static void count_outcome(struct sched *s, const struct settle *x)
 
 /* Mark the delivery sending; 0 with d filled, 1 when there is nothing to
  * send (canceled, already settled). */
-static int begin_send(struct sched *s, const struct job *j, struct dlv *d, struct err *e)
+static int begin_send(struct sched *s, const struct sched_job *j, struct dlv *d, struct err *e)
 {
 	struct store_res *r = NULL;
 	struct store_val a[] = {SV_INT(j->ref), SV_INT(clock_app_ms())};
@@ -535,7 +546,7 @@ static int begin_send(struct sched *s, const struct job *j, struct dlv *d, struc
 	return rc;
 }
 
-static int run_deliver(struct sched *s, const struct job *j, struct err *e)
+static int run_deliver(struct sched *s, const struct sched_job *j, struct err *e)
 {
 	struct dlv d = {0};
 	struct tg_error te;
@@ -684,7 +695,7 @@ static int edit_post(struct sched *s, const struct dlv *d, struct tg_error *te)
 	return rc;
 }
 
-static int run_followup(struct sched *s, const struct job *j, struct err *e)
+static int run_followup(struct sched *s, const struct sched_job *j, struct err *e)
 {
 	struct dlv d = {0};
 	struct tg_error te = {0};
@@ -731,7 +742,7 @@ out:
 
 struct expand_arg {
 	struct sched *s;
-	const struct job *j;
+	const struct sched_job *j;
 };
 
 static int expand_tx(struct store_conn *c, void *arg, struct err *e)
@@ -745,7 +756,7 @@ static int expand_tx(struct store_conn *c, void *arg, struct err *e)
 	return rc;
 }
 
-static int run_job(struct sched *s, const struct job *j, struct err *e)
+static int run_job(struct sched *s, const struct sched_job *j, struct err *e)
 {
 	if (strcmp(j->kind, "deliver") == 0)
 		return run_deliver(s, j, e);
@@ -794,7 +805,7 @@ static void *worker_main(void *arg)
 	struct sched *s = arg;
 
 	while (!atomic_load(&s->stopping)) {
-		struct job j;
+		struct sched_job j;
 		struct err e = {0};
 		int rc = claim(s, &j, &e);
 

@@ -29,6 +29,7 @@
 
 struct app;
 struct sched;
+struct store;
 struct store_conn;
 
 struct sched_opts {
@@ -49,11 +50,26 @@ void sched_free(struct sched *s);
 
 /*
  * Queue a job on c (inside the caller's transaction): kind, ref, chat_key
- * (0: none), order_at (its place among the chat's jobs) and run_at (UTC ms
- * of the product clock).
+ * (0: none), order_at (its place among the chat's jobs, and among all due
+ * jobs) and run_at (UTC ms of the product clock; never before order_at).
  */
 int sched_enqueue(struct store_conn *c, const char *kind, int64_t ref, int64_t chat_key,
                   int64_t order_at, int64_t run_at, struct err *e) WUR;
+
+/* A leased job (sched_claim). */
+struct sched_job {
+	int64_t id, ref, chat_key, attempts;
+	char kind[16];
+};
+
+/*
+ * Lease the job that goes next for node until lease_until (real clock):
+ * of the jobs due at now (product clock) that head their chat, the one due
+ * longest ago. 1 and *j, 0 when none is due. The workers' claim; public for
+ * the tests of that order.
+ */
+int sched_claim(struct store *st, const char *node, int64_t lease_until, int64_t now,
+                struct sched_job *j, struct err *e) WUR;
 
 /* Append Prometheus text: jobs run, deliveries by outcome, lateness. */
 int sched_metrics(const struct sched *s, struct buf *out) WUR;

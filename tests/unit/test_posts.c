@@ -2,8 +2,9 @@
  * Unit tests of posts: the spec check (fields, HTML and lengths, albums,
  * buttons, schedules read in a zone across daylight saving) and the store
  * side on a real SQLite file: deliveries made ahead of time, the monthly
- * plan limit, idempotency keys, edits and cancels. Nothing is sent here; the
- * scheduler is tested end to end against the simulator.
+ * plan limit, idempotency keys, edits and cancels; the order in which the
+ * scheduler claims jobs. Nothing is sent here; the scheduler is tested end
+ * to end against the simulator.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -18,6 +19,7 @@
 
 #include "lib/clock.h"
 #include "posts/posts.h"
+#include "sched/sched.h"
 #include "store/store.h"
 #include "users/users.h"
 
@@ -590,6 +592,92 @@ static void test_resolve(void **state)
 	assert_int_equal(posts_resolve(fx->st, fx->u.id, 1, false, NOW, &f.err), -ERR_CONFLICT);
 }
 
+static int64_t enqueue(struct store *st, int64_t chat, int64_t order_at, int64_t run_at)
+{
+	struct store_conn *c = NULL;
+	struct err e = {0};
+
+	assert_int_equal(store_conn_get(st, &c, &e), 0);
+	assert_int_equal(
+	    sched_enqueue(c, chat ? "deliver" : "notify", 1, chat, order_at, run_at, &e), 0);
+	store_conn_put(st, c);
+	return count(st, "SELECT max(id) FROM jobs");
+}
+
+/* The id of the job claimed at now, 0 when none is due. */
+static int64_t claimed(struct store *st, int64_t now)
+{
+	struct sched_job j;
+	struct err e = {0};
+	int rc = sched_claim(st, "n1", NOW + DAY, now, &j, &e);
+
+	assert_true(rc >= 0);
+	return rc ? j.id : 0;
+}
+
+/* A job put back to wait until run_at (as a paced or retried one is). */
+static void put_back(struct store *st, int64_t id, int64_t run_at)
+{
+	struct store_val a[] = {SV_INT(id), SV_INT(run_at)};
+	struct err e = {0};
+
+	assert_int_equal(
+	    store_exec(st,
+	               "UPDATE jobs SET state = 'ready', run_at = $2, lease_owner = NULL "
+	               "WHERE id = $1",
+	               a, 2, NULL, &e),
+	    0);
+}
+
+static void done(struct store *st, int64_t id)
+{
+	struct store_val a[] = {SV_INT(id)};
+	struct err e = {0};
+
+	assert_int_equal(store_exec(st, "DELETE FROM jobs WHERE id = $1", a, 1, NULL, &e), 0);
+}
+
+/*
+ * Claim order: one job at a time per chat, in the chat's order; of the due
+ * heads the one due longest ago, so a job put back to wait for a bucket
+ * (a later run_at, the same order_at) goes before jobs due after it that
+ * never waited (the burst benchmark starved such channels to the end).
+ */
+static void test_claim_order(void **state)
+{
+	struct fx *fx = *state;
+	struct store *st = fx->st;
+	int64_t a1 = enqueue(st, -1, NOW, NOW), a2 = enqueue(st, -1, NOW + 1, NOW + 1);
+	int64_t b1 = enqueue(st, -2, NOW, NOW), b2 = enqueue(st, -2, NOW + 1, NOW + 1);
+	int64_t n = enqueue(st, 0, NOW + 5, NOW + 5);
+	int64_t later = enqueue(st, -2, NOW + HOUR, NOW + HOUR);
+	int64_t c1, c2;
+
+	assert_int_equal(claimed(st, NOW - 1), 0);
+	assert_int_equal(claimed(st, NOW + 10), a1);
+	assert_int_equal(claimed(st, NOW + 10), b1); /* a2 waits for a1 */
+	assert_int_equal(claimed(st, NOW + 10), n);  /* chat 0: no order */
+	assert_int_equal(claimed(st, NOW + 10), 0);
+
+	/* a1 waits for its bucket until NOW + 100; its chat waits with it */
+	put_back(st, a1, NOW + 100);
+	done(st, b1);
+	assert_int_equal(claimed(st, NOW + 50), b2);
+	done(st, b2);
+	assert_int_equal(claimed(st, NOW + 50), 0);
+
+	/* due after a1 and never paced: still after a1 once a1 is due again */
+	c1 = enqueue(st, -3, NOW + 20, NOW + 20);
+	c2 = enqueue(st, -4, NOW + 30, NOW + 30);
+	assert_int_equal(claimed(st, NOW + 60), c1);
+	assert_int_equal(claimed(st, NOW + 200), a1);
+	assert_int_equal(claimed(st, NOW + 200), c2);
+	done(st, a1);
+	assert_int_equal(claimed(st, NOW + 200), a2);
+	assert_int_equal(claimed(st, NOW + HOUR - 1), 0);
+	assert_int_equal(claimed(st, NOW + HOUR), later);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -602,6 +690,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_idempotency, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_update_and_cancel, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_resolve, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_claim_order, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
