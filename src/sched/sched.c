@@ -36,12 +36,13 @@
 #include "store/store.h"
 #include "tg/tg.h"
 
-#define WORKERS_MAX      64
-#define JOB_ATTEMPTS_MAX 8    /* runs of a follow-up job before it is dead */
-#define TG_BUDGET_MS     2000 /* the longest a send waits for the buckets */
-#define WATCH_EVERY_MS   1000
-#define OVERDUE_MS       60000
-#define BACKOFF_MAX_MS   600000
+#define WORKERS_MAX       64
+#define JOB_ATTEMPTS_MAX  8    /* runs of a follow-up job before it is dead */
+#define TG_BUDGET_MS      2000 /* the longest a send waits for the buckets */
+#define WATCH_EVERY_MS    1000
+#define OVERDUE_MS        60000
+#define PAUSED_RECHECK_MS 60000
+#define BACKOFF_MAX_MS    600000
 
 /* Lateness buckets in ms (Prometheus histogram, exported in seconds). */
 static const int64_t late_le[] = {100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 300000};
@@ -80,10 +81,13 @@ int sched_enqueue(struct store_conn *c, const char *kind, int64_t ref, int64_t c
 	struct store_val a[] = {SV_TEXT(kind),    SV_INT(ref),    SV_INT(chat_key),
 	                        SV_INT(order_at), SV_INT(run_at), SV_INT(clock_now_ms())};
 
-	return store_query(c,
-	                   "INSERT INTO jobs (kind, ref, chat_key, order_at, run_at, created_at) "
-	                   "VALUES ($1, $2, $3, $4, $5, $6)",
-	                   a, ARRAY_SIZE(a), NULL, e);
+	/* seq: the chats take turns among jobs due at the same instant */
+	return store_query(
+	    c,
+	    "INSERT INTO jobs (kind, ref, chat_key, order_at, run_at, created_at, seq) "
+	    "VALUES ($1, $2, $3, $4, $5, $6, CASE WHEN $3 = 0 THEN 0 ELSE (SELECT "
+	    "count(*) FROM jobs WHERE chat_key = $3 AND order_at = $4) END)",
+	    a, ARRAY_SIZE(a), NULL, e);
 }
 
 /* The head-of-chat condition on candidate j, shared by both dialects. */
@@ -93,25 +97,28 @@ int sched_enqueue(struct store_conn *c, const char *kind, int64_t ref, int64_t c
 	"OR (k.order_at = j.order_at AND k.id < j.id))))))"
 
 /*
- * Of the due heads, the one due longest ago goes first: (order_at, id), not
- * run_at. A job put back to wait for a bucket (paced) or a retry keeps its
- * place, so a channel that once had to wait is not left behind every job
- * that never did; a burst drains evenly across channels. A job's run_at is
- * never before its order_at (sched_enqueue), so order_at <= now bounds the
- * walk of jobs_ready to the due and overdue jobs; SQLite is told to walk it,
- * as its planner would rather sort every due job for one row.
+ * Of the due heads, the one due longest ago goes first: (order_at, seq, id),
+ * not run_at. A job put back to wait for a bucket (paced) or a retry keeps
+ * its place, so a channel that once had to wait is not left behind every job
+ * that never did; and seq makes the chats take turns among jobs due at the
+ * same instant, so a burst drains evenly across channels whatever order it
+ * was created in. A job's run_at is never before its order_at
+ * (sched_enqueue), so order_at <= now bounds the walk of jobs_ready to the
+ * due and overdue jobs; SQLite is told to walk it, as its planner would
+ * rather sort every due job for one row.
  */
 static const char *const claim_sql[] = {
-    [STORE_SQLITE] = "UPDATE jobs SET state = 'leased', lease_owner = $1, lease_until = $2, "
-                     "attempts = attempts + 1 WHERE id = (SELECT j.id FROM jobs j INDEXED BY "
-                     "jobs_ready WHERE j.state = 'ready' AND j.order_at <= $3 AND j.run_at <= $3 "
-                     "AND " HEAD_OF_CHAT
-                     " ORDER BY j.order_at, j.id LIMIT 1) RETURNING id, kind, ref, chat_key, "
-                     "attempts",
+    [STORE_SQLITE] =
+        "UPDATE jobs SET state = 'leased', lease_owner = $1, lease_until = $2, "
+        "attempts = attempts + 1 WHERE id = (SELECT j.id FROM jobs j INDEXED BY "
+        "jobs_ready WHERE j.state = 'ready' AND j.order_at <= $3 AND j.run_at <= $3 "
+        "AND " HEAD_OF_CHAT
+        " ORDER BY j.order_at, j.seq, j.id LIMIT 1) RETURNING id, kind, ref, chat_key, "
+        "attempts",
     [STORE_PG] = "UPDATE jobs SET state = 'leased', lease_owner = $1, lease_until = $2, "
                  "attempts = attempts + 1 WHERE id = (SELECT j.id FROM jobs j WHERE "
                  "j.state = 'ready' AND j.order_at <= $3 AND j.run_at <= $3 AND " HEAD_OF_CHAT
-                 " ORDER BY j.order_at, j.id LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING id, "
+                 " ORDER BY j.order_at, j.seq, j.id LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING id, "
                  "kind, ref, chat_key, attempts",
 };
 
@@ -210,6 +217,20 @@ static int job_retry(struct sched *s, const struct sched_job *j, const char *why
 	if (rc)
 		return rc;
 	rc = job_later_on(c, s, j->id, clock_app_ms() + delay, why, e);
+	store_conn_put(s->a->store, c);
+	return rc;
+}
+
+/* Put a job back for ms of the product clock, not counted as an attempt. */
+static int job_wait(struct sched *s, const struct sched_job *j, int64_t ms, const char *why,
+                    struct err *e)
+{
+	struct store_conn *c;
+	int rc = store_conn_get(s->a->store, &c, e);
+
+	if (rc)
+		return rc;
+	rc = job_later_on(c, s, j->id, clock_app_ms() + ms, why, e);
 	store_conn_put(s->a->store, c);
 	return rc;
 }
@@ -502,17 +523,23 @@ static int begin_send(struct sched *s, const struct sched_job *j, struct dlv *d,
 	struct store_val a[] = {SV_INT(j->ref), SV_INT(clock_app_ms())};
 	int rc;
 
-	rc = store_exec(s->a->store,
-	                "SELECT d.state, p.status, p.spec, c.removed_at FROM deliveries d JOIN "
-	                "posts p ON p.id = d.post_id JOIN channels c ON c.id = d.channel_id WHERE "
-	                "d.id = $1",
-	                a, 1, &r, e);
+	rc = store_exec(
+	    s->a->store,
+	    "SELECT d.state, p.status, p.spec, c.removed_at, c.paused_at FROM deliveries "
+	    "d JOIN "
+	    "posts p ON p.id = d.post_id JOIN channels c ON c.id = d.channel_id WHERE "
+	    "d.id = $1",
+	    a, 1, &r, e);
 	if (rc)
 		return rc;
 	if (store_res_rows(r) == 0 || (strcmp(store_res_text(r, 0, 0), "scheduled") != 0 &&
 	                               strcmp(store_res_text(r, 0, 0), "retrying") != 0)) {
 		store_res_free(r);
 		return 1;
+	}
+	if (!store_res_null(r, 0, 4)) {
+		store_res_free(r);
+		return 2;
 	}
 	snprintf(d->prev, sizeof(d->prev), "%s", store_res_text(r, 0, 0));
 	d->spec = json_loads(store_res_text(r, 0, 2), 0, NULL);
@@ -557,6 +584,9 @@ static int run_deliver(struct sched *s, const struct sched_job *j, struct err *e
 		json_decref(d.spec);
 		return job_done(s, j, e);
 	}
+	if (rc == 2)
+		return job_wait(s, j, PAUSED_RECHECK_MS, "channel paused: over the plan's limit",
+		                e);
 	if (rc) {
 		json_decref(d.spec);
 		return rc;
@@ -768,12 +798,14 @@ static int run_job(struct sched *s, const struct sched_job *j, struct err *e)
 
 		return in_tx(s, expand_tx, &x, e);
 	}
-	if (strcmp(j->kind, "notify") == 0) {
+	if (strcmp(j->kind, "notify") == 0 || strcmp(j->kind, "bnotice") == 0) {
+		int (*fn)(struct app *, int64_t, struct err *) =
+		    j->kind[0] == 'n' ? s->notify : s->o.billing_notice;
 		int rc;
 
-		if (!s->notify)
-			return job_dead(s, j->id, "no bot to tell the owner", e);
-		rc = s->notify(s->a, j->ref, e);
+		if (!fn)
+			return job_dead(s, j->id, "no bot to tell the user", e);
+		rc = fn(s->a, j->ref, e);
 		if (rc == -ERR_UNAVAILABLE || rc == -ERR_BUSY || rc == -ERR_TIMEOUT)
 			return job_retry(s, j, e->msg, e);
 		if (rc)
@@ -935,8 +967,17 @@ static void *watch_main(void *arg)
 	struct sched *s = arg;
 	int64_t every = s->o.lease_ms / 3 < WATCH_EVERY_MS ? s->o.lease_ms / 3 : WATCH_EVERY_MS;
 
+	int64_t next_tick = 0;
+
 	while (!atomic_load(&s->stopping)) {
 		watch_once(s);
+		if (s->o.tick && clock_now_ms() >= next_tick) {
+			struct err e = {0};
+
+			if (s->o.tick(s->a, &e))
+				log_warn("msg=\"scheduled work failed\" error=\"%s\"", e.msg);
+			next_tick = clock_now_ms() + s->o.tick_ms;
+		}
 		nap(s, every);
 	}
 	return NULL;
@@ -970,6 +1011,8 @@ int sched_new(struct sched **out, struct app *a, const struct sched_opts *o, str
 		s->o.max_attempts = 5;
 	if (s->o.backoff_ms <= 0)
 		s->o.backoff_ms = 5000;
+	if (s->o.tick_ms <= 0)
+		s->o.tick_ms = 5000;
 	s->notify = o ? o->notify : NULL;
 	crypto_random(rnd, sizeof(rnd));
 	snprintf(s->node, sizeof(s->node), "node-%02x%02x%02x%02x%02x%02x%02x%02x",

@@ -15,9 +15,12 @@
  *   edit     apply the post's current text and buttons to a sent delivery
  *   notify   tell the owner about a failed or uncertain delivery (bot)
  *   expand   make the next occurrences of a recurring post into deliveries
+ *   bnotice  tell a user about their subscription or a payment (bot)
  *
  * A delivery whose lease ran out while it was sending is not sent again: it
- * becomes uncertain and its owner is asked (docs/scheduling.md).
+ * becomes uncertain and its owner is asked (docs/scheduling.md). A delivery
+ * to a channel paused by its owner's plan limit waits (it is looked at again
+ * every minute) until the plan allows the channel again.
  */
 #ifndef HERALD_SCHED_H
 #define HERALD_SCHED_H
@@ -41,6 +44,13 @@ struct sched_opts {
 	/* tells a delivery's owner it failed or is uncertain (bot_notify_delivery);
 	 * NULL: notify jobs are given up */
 	int (*notify)(struct app *a, int64_t delivery_id, struct err *e);
+	/* sends a billing notice (bot_billing_notice); NULL: bnotice jobs are
+	 * given up */
+	int (*billing_notice)(struct app *a, int64_t notice_id, struct err *e);
+	/* the clock's work, run by the watchdog every tick_ms (0: 5000) of the
+	 * real clock (billing_tick); NULL: none */
+	int (*tick)(struct app *a, struct err *e);
+	int64_t tick_ms;
 };
 
 int sched_new(struct sched **out, struct app *a, const struct sched_opts *o, struct err *e) WUR;

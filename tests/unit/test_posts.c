@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include "lib/clock.h"
+#include "lib/mem.h"
 #include "posts/posts.h"
 #include "sched/sched.h"
 #include "store/store.h"
@@ -678,6 +679,29 @@ static void test_claim_order(void **state)
 	assert_int_equal(claimed(st, NOW + HOUR), later);
 }
 
+/*
+ * Among jobs due at the same instant the chats take turns, whatever order
+ * they were queued in: a burst created channel by channel still goes out
+ * one channel after another.
+ */
+static void test_claim_turns(void **state)
+{
+	struct fx *fx = *state;
+	struct store *st = fx->st;
+	int64_t a1 = enqueue(st, -1, NOW, NOW), a2 = enqueue(st, -1, NOW, NOW);
+	int64_t a3 = enqueue(st, -1, NOW, NOW), b1 = enqueue(st, -2, NOW, NOW);
+	int64_t b2 = enqueue(st, -2, NOW, NOW), c1 = enqueue(st, -3, NOW, NOW);
+	int64_t want[] = {a1, b1, c1, a2, b2, a3};
+
+	for (size_t i = 0; i < ARRAY_SIZE(want); i++) {
+		int64_t got = claimed(st, NOW);
+
+		assert_int_equal(got, want[i]);
+		done(st, got);
+	}
+	assert_int_equal(claimed(st, NOW), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -691,6 +715,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_update_and_cancel, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_resolve, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_claim_order, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_claim_turns, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
