@@ -51,6 +51,7 @@ struct fx {
 
 /* Every table the migrations make, those that refer to others first. */
 static const char *const test_tables[] = {
+    "billing_notices",
     "provider_events",
     "click_transactions",
     "payme_transactions",
