@@ -156,6 +156,11 @@ const struct config_def app_settings[SET__COUNT] = {
                           "milliseconds a claimed job is leased (renewed while it runs)"),
     [SET_TEST_CLOCK] = INT(TEST_CLOCK, "0", 0, 1,
                            "1: POST /test/clock may move the product clock (tests, demo only)"),
+    [SET_GRACE_DAYS] =
+        INT(GRACE_DAYS, "3", 0, 365, "days a paid plan holds after its period ended unpaid"),
+    [SET_REMIND_DAYS] = INT(REMIND_DAYS, "3", 0, 365,
+                            "days before a period ends that the user is reminded to pay "
+                            "(Payme, Click, Stars)"),
 };
 
 int app_configure(struct app *a, const char *file, struct err *e)
@@ -253,4 +258,18 @@ void app_webhook_secret(const struct app *a, char out[APP_SECRET_MAX])
 	if (buf_printf(&b, "herald-webhook-secret:%s", token) == 0)
 		crypto_sha256_hex(b.p, b.len, out);
 	buf_release(&b);
+}
+
+bool app_is_admin(const struct app *a, int64_t telegram_id)
+{
+	const char *v = app_str(a, SET_ADMINS);
+	struct str rest = str_c(v ? v : ""), item;
+	int64_t id;
+
+	while (rest.len) {
+		str_split(&rest, ',', &item);
+		if (!str_to_i64(str_trim(item), 1, INT64_MAX, &id) && id == telegram_id)
+			return true;
+	}
+	return false;
 }

@@ -5,6 +5,8 @@
 #ifndef HERALD_APP_H
 #define HERALD_APP_H
 
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "lib/config.h"
@@ -50,6 +52,8 @@ enum setting {
 	SET_TELEGRAM_RATE,
 	SET_JOB_LEASE,
 	SET_TEST_CLOCK,
+	SET_GRACE_DAYS,
+	SET_REMIND_DAYS,
 	SET__COUNT
 };
 
@@ -87,6 +91,9 @@ const char *app_str(const struct app *a, enum setting s);
 long long app_int(const struct app *a, enum setting s);
 
 void app_help(FILE *out);
+
+/* Whether telegram_id is one of HERALD_ADMINS. */
+bool app_is_admin(const struct app *a, int64_t telegram_id);
 
 #define APP_SECRET_MAX 257
 /*

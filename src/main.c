@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "app.h"
+#include "billing/billing.h"
 #include "bot/bot.h"
 #include "http/api.h"
 #include "http/server.h"
@@ -216,6 +217,7 @@ static int cmd_run(struct app *a, int argc, char **argv)
 		    .workers = (int)app_int(a, SET_WORKERS),
 		    .lease_ms = app_int(a, SET_JOB_LEASE),
 		    .notify = bot_notify_delivery,
+		    .tick = billing_tick,
 		};
 
 		if (sched_new(&a->sched, a, &so, &e) || sched_start(a->sched, &e)) {

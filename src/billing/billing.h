@@ -179,6 +179,14 @@ int billing_notice(struct store_conn *c, int64_t user_id, const char *kind, int6
 int billing_sweep(struct store *st, int64_t now, const struct billing_policy *pol, int *changed,
                   struct err *e) WUR;
 
+/* The operator's policy from the settings (HERALD_GRACE_DAYS,
+ * HERALD_REMIND_DAYS). */
+void billing_policy_of(const struct app *a, struct billing_policy *pol);
+
+/* billing_sweep at the product clock with the operator's policy: the
+ * scheduler's tick (sched_opts.tick). */
+int billing_tick(struct app *a, struct err *e) WUR;
+
 #define BILLING_GRACE_MS  (3LL * 24 * 3600 * 1000)
 #define BILLING_REMIND_MS (3LL * 24 * 3600 * 1000)
 

@@ -7,7 +7,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "app.h"
 #include "billing/billing.h"
+#include "lib/clock.h"
 #include "lib/log.h"
 #include "lib/mem.h"
 #include "store/store.h"
@@ -160,5 +162,23 @@ int billing_sweep(struct store *st, int64_t now, const struct billing_policy *po
 		               "UPDATE orders SET state = 'expired', updated_at = $1 WHERE state = "
 		               "'pending' AND expires_at <= $1",
 		               a, 1, NULL, e);
+	return rc;
+}
+
+void billing_policy_of(const struct app *a, struct billing_policy *pol)
+{
+	pol->grace_ms = app_int(a, SET_GRACE_DAYS) * 24 * 3600 * 1000;
+	pol->remind_ms = app_int(a, SET_REMIND_DAYS) * 24 * 3600 * 1000;
+}
+
+int billing_tick(struct app *a, struct err *e)
+{
+	struct billing_policy pol;
+	int n = 0, rc;
+
+	billing_policy_of(a, &pol);
+	rc = billing_sweep(a->store, clock_app_ms(), &pol, &n, e);
+	if (!rc && n)
+		log_info("msg=\"billing sweep\" changed=%d", n);
 	return rc;
 }

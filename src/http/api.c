@@ -17,6 +17,7 @@
 #include "app.h"
 #include "bot/bot.h"
 #include "channels/channels.h"
+#include "http/api_billing.h"
 #include "http/api_posts.h"
 #include "http/metrics.h"
 #include "http/server.h"
@@ -679,6 +680,24 @@ const struct route api_routes[] = {
     {"GET", "/api/v1/deliveries/{id}", api_delivery_get, ROUTE_AUTH | ROUTE_STORE, "One delivery"},
     {"POST", "/api/v1/deliveries/{id}/resolve", api_delivery_resolve, ROUTE_AUTH | ROUTE_STORE,
      "Answer for an uncertain delivery: resend it, or it was published"},
+    {"POST", "/hooks/payme", api_hook_payme, 0,
+     "Payme Merchant API (JSON-RPC, Basic auth; always HTTP 200)"},
+    {"POST", "/hooks/click/prepare", api_hook_click_prepare, 0,
+     "Click SHOP API Prepare (signed form; always HTTP 200)"},
+    {"POST", "/hooks/click/complete", api_hook_click_complete, 0,
+     "Click SHOP API Complete (signed form; always HTTP 200)"},
+    {"GET", "/api/v1/plans", api_plans, ROUTE_STORE,
+     "The plans, their limits and prices, and the payment providers configured"},
+    {"POST", "/api/v1/subscriptions", api_subscribe, ROUTE_AUTH | ROUTE_STORE,
+     "Start buying a plan: an order and where to pay"},
+    {"GET", "/api/v1/subscriptions/current", api_subscription_current, ROUTE_AUTH | ROUTE_STORE,
+     "The signed-in user's plan and subscription"},
+    {"POST", "/api/v1/subscriptions/current/cancel", api_subscription_cancel,
+     ROUTE_AUTH | ROUTE_STORE, "Cancel at the end of the paid period"},
+    {"GET", "/api/v1/payments", api_payments, ROUTE_AUTH | ROUTE_STORE,
+     "The signed-in user's payments and refunds, newest first"},
+    {"GET", "/api/v1/admin/revenue", api_admin_revenue, ROUTE_AUTH | ROUTE_STORE,
+     "Admins: payments, refunds, failures, MRR and churn in a window"},
     {"GET", "/test/clock", api_test_clock_get, 0,
      "The product clock (only with HERALD_TEST_CLOCK=1)"},
     {"POST", "/test/clock", api_test_clock_shift, 0,

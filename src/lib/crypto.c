@@ -9,6 +9,7 @@
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -162,4 +163,13 @@ void crypto_token(const char *prefix, size_t nbytes, char *out, size_t outsz)
 	if (bits)
 		out[o++] = b64[(v << (6 - bits)) & 63];
 	out[o] = '\0';
+}
+
+size_t crypto_base64(const void *in, size_t n, char *out, size_t outsz)
+{
+	size_t need = 4 * ((n + 2) / 3);
+
+	if (outsz < need + 1 || n > INT32_MAX / 2)
+		return 0;
+	return (size_t)EVP_EncodeBlock((unsigned char *)out, in, (int)n);
 }

@@ -41,4 +41,10 @@ bool crypto_eq(const void *a, size_t alen, const void *b, size_t blen);
  */
 void crypto_token(const char *prefix, size_t nbytes, char *out, size_t outsz);
 
+/*
+ * Standard padded base64 (RFC 4648 section 4) of n bytes into out with a
+ * NUL: its length, or 0 when outsz < 4 * ((n + 2) / 3) + 1.
+ */
+size_t crypto_base64(const void *in, size_t n, char *out, size_t outsz);
+
 #endif
