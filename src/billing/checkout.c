@@ -372,3 +372,64 @@ int billing_cancel(struct app *a, int64_t user_id, struct err *e)
 
 	return in_tx(a->store, cancel_tx, &x, e);
 }
+
+billing_refund_fn *const billing_refunders[BP__COUNT] = {0};
+
+int billing_refund(struct app *a, int64_t payment_id, int64_t amount, const char *reason,
+                   struct billing_effect *ef, struct err *e)
+{
+	struct store_res *r = NULL;
+	struct store_val arg[] = {SV_INT(payment_id)};
+	struct billing_refund p = {.payment_id = payment_id};
+	enum billing_provider prov;
+	int rc =
+	    store_exec(a->store,
+	               "SELECT p.user_id, p.amount, p.provider_payment_id, p.currency, "
+	               "p.provider, u.telegram_id, (SELECT coalesce(sum(x.amount), 0) FROM "
+	               "payments x WHERE x.refund_of = p.id AND x.kind = 'refund' AND x.status "
+	               "= 'succeeded') FROM payments p JOIN users u ON u.id = p.user_id WHERE "
+	               "p.id = $1 AND p.kind = 'payment' AND p.status = 'succeeded'",
+	               arg, 1, &r, e);
+
+	memset(ef, 0, sizeof(*ef));
+	if (rc)
+		return rc;
+	if (store_res_rows(r) == 0) {
+		store_res_free(r);
+		return err_set(e, ERR_NOT_FOUND, "no successful payment %lld",
+		               (long long)payment_id);
+	}
+	p.user_id = store_res_int(r, 0, 0);
+	p.amount_paid = store_res_int(r, 0, 1);
+	snprintf(p.provider_payment_id, sizeof(p.provider_payment_id), "%s",
+	         store_res_text(r, 0, 2));
+	snprintf(p.currency, sizeof(p.currency), "%s", store_res_text(r, 0, 3));
+	rc = billing_provider_parse(store_res_text(r, 0, 4), &prov);
+	p.user_telegram_id = store_res_int(r, 0, 5);
+	p.refunded_before = store_res_int(r, 0, 6);
+	store_res_free(r);
+	if (rc)
+		return err_set(e, ERR_INTERNAL, "payment %lld: unknown provider",
+		               (long long)payment_id);
+	if (amount == 0)
+		amount = p.amount_paid - p.refunded_before;
+	if (amount <= 0 || p.refunded_before + amount > p.amount_paid)
+		return err_set(e, ERR_CONFLICT, "payment %lld: %lld of %lld is left to refund",
+		               (long long)payment_id,
+		               (long long)(p.amount_paid - p.refunded_before),
+		               (long long)p.amount_paid);
+	if (!billing_refunders[prov])
+		return err_set(e, ERR_UNAVAILABLE,
+		               prov == BP_PAYME
+		                   ? "Payme payments are refunded from the Payme merchant "
+		                     "cabinet; Herald records the refund when Payme "
+		                     "cancels the transaction"
+		                   : "%s payments cannot be refunded from here",
+		               billing_provider_name(prov));
+	rc = billing_refunders[prov](a, &p, amount, reason ? reason : "", ef, e);
+	if (!rc)
+		log_info("msg=\"refund made\" payment=%lld provider=%s amount=%lld effect=\"%s\"",
+		         (long long)payment_id, billing_provider_name(prov), (long long)amount,
+		         ef->text);
+	return rc;
+}

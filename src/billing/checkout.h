@@ -39,6 +39,34 @@ int billing_checkout(struct app *a, const struct user *u, const char *plan, cons
                      enum billing_provider p, const char *return_url, struct billing_checkout *out,
                      struct err *e) WUR;
 
+/*
+ * How a provider gives money back (the operator's refund): return amount
+ * (minor units; all of it for providers that only refund in full) of the
+ * ledger's payment pay_id, then record the refund with billing_refunded in a
+ * transaction of its own (or leave it to the provider's webhook, which
+ * records it too: the ledger's keys make that once). NULL: the provider has
+ * no way for the merchant to refund (Payme: its cabinet cancels the
+ * transaction, which /hooks/payme records).
+ */
+struct billing_refund {
+	int64_t payment_id; /* our ledger row */
+	int64_t user_id, amount_paid, refunded_before;
+	char provider_payment_id[128], currency[4];
+	int64_t user_telegram_id;
+};
+typedef int billing_refund_fn(struct app *a, const struct billing_refund *p, int64_t amount,
+                              const char *reason, struct billing_effect *ef, struct err *e);
+extern billing_refund_fn *const billing_refunders[BP__COUNT];
+
+/*
+ * The operator refunds amount (0: what is left) of the ledger's payment id.
+ * -ERR_NOT_FOUND for no such successful payment, -ERR_CONFLICT for more
+ * than is left, -ERR_UNAVAILABLE when its provider cannot refund from here
+ * (or only in full and amount is less), the provider's errors as they come.
+ */
+int billing_refund(struct app *a, int64_t payment_id, int64_t amount, const char *reason,
+                   struct billing_effect *ef, struct err *e) WUR;
+
 /* The plans with their limits and prices, and the providers configured. */
 int billing_plans_json(struct app *a, json_t **out, struct err *e) WUR;
 /* The user's live subscription (or the last one, or null) and plan. */

@@ -698,6 +698,8 @@ const struct route api_routes[] = {
      "The signed-in user's payments and refunds, newest first"},
     {"GET", "/api/v1/admin/revenue", api_admin_revenue, ROUTE_AUTH | ROUTE_STORE,
      "Admins: payments, refunds, failures, MRR and churn in a window"},
+    {"POST", "/api/v1/admin/payments/{id}/refund", api_admin_refund, ROUTE_AUTH | ROUTE_STORE,
+     "Admins: refund a payment, in full or in part"},
     {"GET", "/test/clock", api_test_clock_get, 0,
      "The product clock (only with HERALD_TEST_CLOCK=1)"},
     {"POST", "/test/clock", api_test_clock_shift, 0,

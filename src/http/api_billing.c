@@ -245,3 +245,46 @@ int api_admin_revenue(struct http_req *r)
 	rc = billing_revenue_json(app_of(r), from, to, &v, &e);
 	return rc ? http_reply_err(r, rc, &e) : http_reply_json(r, 200, v);
 }
+
+int api_admin_refund(struct http_req *r)
+{
+	struct billing_effect ef;
+	struct err e = {0};
+	json_t *body = NULL, *v = NULL;
+	const json_t *amount;
+	const char *reason;
+	int64_t id;
+	int rc;
+
+	if (admin_only(r) || api_path_id(r, "payment", &id) || api_json_object_body(r, &body))
+		return 0;
+	amount = json_object_get(body, "amount");
+	reason = json_string_value(json_object_get(body, "reason"));
+	if (amount && (!json_is_integer(amount) || json_integer_value(amount) <= 0)) {
+		rc = invalid(r, "amount", "amount must be a positive integer in minor units");
+		goto out;
+	}
+	if (json_object_get(body, "reason") && (!reason || strlen(reason) > 200)) {
+		rc = invalid(r, "reason", "reason must be text of at most 200 bytes");
+		goto out;
+	}
+	rc =
+	    billing_refund(app_of(r), id, amount ? json_integer_value(amount) : 0, reason, &ef, &e);
+	if (rc == -ERR_NOT_FOUND)
+		rc = http_problem(r, 404, "not-found", "Not Found", NULL, "%s", e.msg);
+	else if (rc == -ERR_CONFLICT)
+		rc = http_problem(r, 409, "refund-exceeds-payment", "Conflict", NULL, "%s", e.msg);
+	else if (rc == -ERR_UNAVAILABLE)
+		rc = http_problem(r, 409, "refund-not-possible", "Conflict", NULL, "%s", e.msg);
+	else if (rc)
+		rc = http_reply_err(r, rc, &e);
+	else if ((rc = billing_payments_json(app_of(r), ef.user_id, 5, &v, &e)) != 0)
+		rc = http_reply_err(r, rc, &e);
+	else
+		rc = http_reply_json(r, 200,
+		                     json_pack("{s:s, s:b, s:o}", "effect", ef.text, "repeat",
+		                               (int)ef.repeat, "recent_payments", v));
+out:
+	json_decref(body);
+	return rc;
+}

@@ -17,5 +17,6 @@ int api_subscription_current(struct http_req *r);
 int api_subscription_cancel(struct http_req *r);
 int api_payments(struct http_req *r);
 int api_admin_revenue(struct http_req *r);
+int api_admin_refund(struct http_req *r);
 
 #endif
