@@ -106,16 +106,27 @@ static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off
 	return atomic_load((const atomic_bool *)arg) ? 1 : 0; /* non-zero aborts */
 }
 
+struct hdrs_sink {
+	const struct hc_req *rq;
+	struct hc_resp *rs;
+};
+
 static size_t on_header(char *p, size_t size, size_t n, void *arg)
 {
-	struct hc_resp *rs = arg;
+	struct hdrs_sink *h = arg;
+	struct hc_resp *rs = h->rs;
 	size_t len = size * n;
 
 	/* a new status line (after a redirect or 100-continue) starts over */
-	if (len > 5 && strncmp(p, "HTTP/", 5) == 0)
+	if (len > 5 && strncmp(p, "HTTP/", 5) == 0) {
 		rs->content_type[0] = rs->retry_after[0] = '\0';
+		for (size_t i = 0; i < HC_MAX_CAPTURE; i++)
+			rs->captured[i][0] = '\0';
+	}
 	header_value(p, len, "Content-Type", rs->content_type, sizeof(rs->content_type));
 	header_value(p, len, "Retry-After", rs->retry_after, sizeof(rs->retry_after));
+	for (size_t i = 0; i < HC_MAX_CAPTURE && h->rq->capture[i]; i++)
+		header_value(p, len, h->rq->capture[i], rs->captured[i], sizeof(rs->captured[i]));
 	return len;
 }
 
@@ -123,6 +134,7 @@ int hc_do(const struct hc_req *rq, struct hc_resp *rs, struct err *e)
 {
 	struct curl_slist *hdrs = NULL;
 	struct sink sink = {.rs = rs};
+	struct hdrs_sink hsink = {.rq = rq, .rs = rs};
 	curl_mime *mime = NULL;
 	char ctype[160];
 	CURLcode cc;
@@ -132,6 +144,8 @@ int hc_do(const struct hc_req *rq, struct hc_resp *rs, struct err *e)
 	buf_init(&rs->body, rq->max_response ? rq->max_response : HC_DEFAULT_MAX);
 	rs->status = 0;
 	rs->content_type[0] = rs->retry_after[0] = '\0';
+	for (size_t i = 0; i < HC_MAX_CAPTURE; i++)
+		rs->captured[i][0] = '\0';
 	if (!rq->url)
 		return err_set(e, ERR_INVALID, "http request without a url");
 
@@ -144,7 +158,7 @@ int hc_do(const struct hc_req *rq, struct hc_resp *rs, struct err *e)
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, &sink);
 	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(h, CURLOPT_HEADERDATA, rs);
+	curl_easy_setopt(h, CURLOPT_HEADERDATA, &hsink);
 	curl_easy_setopt(h, CURLOPT_USERAGENT, "herald/" HERALD_VERSION);
 	curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
 	if (rq->cancel) {

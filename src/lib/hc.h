@@ -15,6 +15,8 @@
 #include "lib/err.h"
 
 #define HC_MAX_HEADERS 16
+#define HC_MAX_CAPTURE 4   /* response headers a request may ask to keep */
+#define HC_CAPTURE_MAX 128 /* bytes of a captured value kept, NUL included */
 
 /* One multipart/form-data part: a field (filename NULL) or a file. */
 struct hc_part {
@@ -40,6 +42,10 @@ struct hc_req {
 	/* When it becomes true the request is abandoned within about a second
 	 * (libcurl's progress callback); NULL: never. */
 	const atomic_bool *cancel;
+	/* Response headers to keep (names, matched without regard to case;
+	 * NULL terminated when fewer): their values land in hc_resp.captured
+	 * at the same index. */
+	const char *capture[HC_MAX_CAPTURE];
 };
 
 struct hc_resp {
@@ -48,6 +54,8 @@ struct hc_resp {
 	char content_type[128];
 	char retry_after[32]; /* the Retry-After header, "" when absent */
 	bool sent;            /* some of the request reached a server (it may have acted) */
+	/* the values of hc_req.capture, "" when absent (cut to fit) */
+	char captured[HC_MAX_CAPTURE][HC_CAPTURE_MAX];
 };
 
 /* Once per process, before threads start (idempotent, thread-safe). */

@@ -104,11 +104,16 @@ static void test_get_and_headers(void **state)
 	url(u, sizeof(u), "/echo");
 	rq.url = u;
 	rq.headers[0] = "X-Test: yes";
+	rq.capture[0] = "retry-after";
+	rq.capture[1] = "X-Absent";
 	assert_int_equal(hc_do(&rq, &rs, NULL), 0);
 	assert_int_equal(rs.status, 201);
 	assert_string_equal(rs.body.p, "GET||yes|");
 	assert_string_equal(rs.retry_after, "7");
 	assert_string_equal(rs.content_type, "text/plain");
+	/* captured by name without regard to case; an absent one is "" */
+	assert_string_equal(rs.captured[0], "7");
+	assert_string_equal(rs.captured[1], "");
 	hc_resp_release(&rs);
 }
 
