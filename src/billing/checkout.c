@@ -11,6 +11,7 @@
 #include "billing/checkout.h"
 #include "billing/click.h"
 #include "billing/payme.h"
+#include "billing/stripe.h"
 #include "lib/clock.h"
 #include "lib/log.h"
 #include "lib/mem.h"
@@ -105,6 +106,7 @@ static int click_start(struct app *a, const struct user *u, struct billing_order
 }
 
 billing_checkout_fn *const billing_checkouts[BP__COUNT] = {
+    [BP_STRIPE] = stripe_checkout_start,
     [BP_PAYME] = payme_start,
     [BP_CLICK] = click_start,
 };
@@ -366,14 +368,33 @@ static int cancel_tx(struct store_conn *c, void *arg, struct err *e)
 	return rc;
 }
 
+/*
+ * A Stripe subscription is told first (it renews on its own, so ours alone
+ * would not stop the charges); only when Stripe has agreed does ours change.
+ * A state the machine refuses (past_due) or that holds already (canceled)
+ * does not call Stripe.
+ */
 int billing_cancel(struct app *a, int64_t user_id, struct err *e)
 {
 	struct cancel_arg x = {user_id};
+	struct store_res *r = NULL;
+	struct store_val arg[] = {SV_INT(user_id)};
+	int rc = store_exec(a->store,
+	                    "SELECT id, version, coalesce(provider_subscription_id, '') FROM "
+	                    "subscriptions WHERE user_id = $1 AND provider = 'stripe' AND state IN "
+	                    "('trialing', 'active')",
+	                    arg, 1, &r, e);
 
-	return in_tx(a->store, cancel_tx, &x, e);
+	if (!rc && store_res_rows(r) == 1 && *store_res_text(r, 0, 2))
+		rc = stripe_cancel_at_period_end(a, store_res_text(r, 0, 2), store_res_int(r, 0, 0),
+		                                 store_res_int(r, 0, 1), e);
+	store_res_free(r);
+	return rc ? rc : in_tx(a->store, cancel_tx, &x, e);
 }
 
-billing_refund_fn *const billing_refunders[BP__COUNT] = {0};
+billing_refund_fn *const billing_refunders[BP__COUNT] = {
+    [BP_STRIPE] = stripe_refund_start,
+};
 
 int billing_refund(struct app *a, int64_t payment_id, int64_t amount, const char *reason,
                    struct billing_effect *ef, struct err *e)
