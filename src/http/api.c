@@ -680,6 +680,8 @@ const struct route api_routes[] = {
     {"GET", "/api/v1/deliveries/{id}", api_delivery_get, ROUTE_AUTH | ROUTE_STORE, "One delivery"},
     {"POST", "/api/v1/deliveries/{id}/resolve", api_delivery_resolve, ROUTE_AUTH | ROUTE_STORE,
      "Answer for an uncertain delivery: resend it, or it was published"},
+    {"POST", "/hooks/stripe", api_hook_stripe, 0,
+     "Stripe webhook events (Stripe-Signature checked; each event applied once)"},
     {"POST", "/hooks/payme", api_hook_payme, 0,
      "Payme Merchant API (JSON-RPC, Basic auth; always HTTP 200)"},
     {"POST", "/hooks/click/prepare", api_hook_click_prepare, 0,

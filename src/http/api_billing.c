@@ -2,10 +2,12 @@
  * api_billing: the payment providers' webhooks and the REST API of plans,
  * subscriptions and payments (docs/billing.md).
  *
- * Webhooks answer as their provider expects: Payme always HTTP 200 with a
- * JSON-RPC body, Click HTTP 200 with its JSON. They take no session and do
- * not go through the store guard: a store that is down is an answer in the
- * provider's own terms (Payme -32400, Click -7), so the provider retries.
+ * Webhooks answer as their provider expects: Stripe 200 once an event is
+ * applied (or was before), 400 for a bad signature, 503 to be delivered
+ * again later; Payme always HTTP 200 with a JSON-RPC body, Click HTTP 200
+ * with its JSON. They take no session and do not go through the store
+ * guard: a store that is down is an answer in the provider's own terms
+ * (Stripe 503, Payme -32400, Click -7), so the provider retries.
  */
 #include "http/api_billing.h"
 
@@ -17,6 +19,7 @@
 #include "billing/checkout.h"
 #include "billing/click.h"
 #include "billing/payme.h"
+#include "billing/stripe.h"
 #include "http/api.h"
 #include "http/server.h"
 #include "lib/clock.h"
@@ -32,6 +35,41 @@
 static struct app *app_of(struct http_req *r)
 {
 	return r->ctx;
+}
+
+int api_hook_stripe(struct http_req *r)
+{
+	struct app *a = app_of(r);
+	struct stripe_client sc;
+	struct billing_policy pol;
+	struct stripe_hook_result res;
+	struct stripe_hook_env env = {
+	    .st = a->store,
+	    .api = &sc,
+	    .secret = app_str(a, SET_STRIPE_WEBHOOK_SECRET),
+	    .now_s = clock_now_ms() / 1000, /* Stripe signs with its wall clock */
+	    .now_ms = clock_app_ms(),
+	    .pol = &pol,
+	};
+
+	stripe_client_of(&sc, a);
+	billing_policy_of(a, &pol);
+	stripe_hook_handle(&env, http_req_header(r, "Stripe-Signature"), r->body.p, r->body.len,
+	                   &res);
+	if (res.status == 200)
+		return http_reply_json(r, 200,
+		                       json_pack("{s:b, s:s, s:s, s:b, s:s}", "received", 1, "id",
+		                                 res.event_id, "type", res.type, "repeat",
+		                                 (int)res.repeat, "effect", res.effect));
+	if (res.status == 400)
+		return http_problem(r, 400,
+		                    strncmp(res.error, "Stripe-Signature", 16) == 0
+		                        ? "invalid-signature"
+		                        : "invalid-event",
+		                    "Bad Request", NULL, "%s", res.error);
+	http_header(r, "Retry-After", "60");
+	return http_problem(r, res.status, "unavailable", "Service Unavailable", NULL, "%s",
+	                    res.error);
 }
 
 int api_hook_payme(struct http_req *r)

@@ -1,5 +1,6 @@
 /*
- * api_billing: the providers' webhooks (/hooks/payme, /hooks/click/...) and
+ * api_billing: the providers' webhooks (/hooks/stripe, /hooks/payme,
+ * /hooks/click/...) and
  * the REST API of plans, subscriptions and payments (/api/v1/plans,
  * /api/v1/subscriptions..., /api/v1/payments, /api/v1/admin/...).
  */
@@ -8,6 +9,7 @@
 
 struct http_req;
 
+int api_hook_stripe(struct http_req *r);
 int api_hook_payme(struct http_req *r);
 int api_hook_click_prepare(struct http_req *r);
 int api_hook_click_complete(struct http_req *r);

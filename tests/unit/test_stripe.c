@@ -1,8 +1,12 @@
 /*
  * Unit tests of the Stripe adapter (billing/stripe.h): the form encoding
  * of B.2; the readers of events, sessions, invoices, subscriptions, charges
- * and refunds in both field layouts (before and after 2025-03-31); and the
- * client's headers, retries and errors against a fake transport.
+ * and refunds in both field layouts (before and after 2025-03-31); the
+ * client's headers, retries and errors against a fake transport; and the
+ * webhook on a real SQLite file with a fake Stripe API: signatures,
+ * activation once whichever event comes first, repeats, renewals that fail
+ * and recover, cancels and reactivations, a late update after the end,
+ * refunds, refusals and an unreachable API.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -490,6 +494,17 @@ static bool has_header(struct fake *f, size_t i, const char *want)
 	return false;
 }
 
+static size_t count_requests(struct fake *f, const char *method, const char *prefix)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < json_array_size(f->log); i++)
+		if (strcmp(logged(f, i, "method"), method) == 0 &&
+		    strstr(logged(f, i, "url"), prefix) != NULL)
+			n++;
+	return n;
+}
+
 /* ---- the client --------------------------------------------------------------- */
 
 static json_t *stripe_err(const char *type, const char *code, const char *message)
@@ -661,6 +676,594 @@ static void test_call_errors(void **state)
 	fake_free(f);
 }
 
+/* ---- the webhook on a real store --------------------------------------------- */
+
+struct fx {
+	char dir[64];
+	struct store *st;
+	struct fake *f;
+	struct stripe_client api;
+	struct stripe_hook_env env;
+	int64_t user;
+	struct billing_order order;
+	int seq;
+};
+
+static int64_t one_int(struct fx *fx, const char *sql, const char *arg)
+{
+	struct store_res *r = NULL;
+	struct store_val a = SV_TEXT(arg ? arg : "");
+	struct err e = {0};
+	int64_t v;
+
+	if (store_exec(fx->st, sql, &a, strstr(sql, "$1") ? 1 : 0, &r, &e))
+		fail_msg("%s: %s", sql, e.msg);
+	if (store_res_rows(r) != 1)
+		fail_msg("%s: %zu rows", sql, store_res_rows(r));
+	v = store_res_int(r, 0, 0);
+	store_res_free(r);
+	return v;
+}
+
+static char *one_text(struct fx *fx, const char *sql, const char *arg)
+{
+	struct store_res *r = NULL;
+	struct store_val a = SV_TEXT(arg ? arg : "");
+	struct err e = {0};
+	char *v;
+
+	if (store_exec(fx->st, sql, &a, strstr(sql, "$1") ? 1 : 0, &r, &e))
+		fail_msg("%s: %s", sql, e.msg);
+	if (store_res_rows(r) != 1)
+		fail_msg("%s: %zu rows", sql, store_res_rows(r));
+	v = xstrdup(store_res_text(r, 0, 0));
+	store_res_free(r);
+	return v;
+}
+
+static void text_is(struct fx *fx, const char *sql, const char *arg, const char *want)
+{
+	char *got = one_text(fx, sql, arg);
+
+	if (strcmp(got, want) != 0)
+		fail_msg("%s (%s): got \"%s\", want \"%s\"", sql, arg ? arg : "", got, want);
+	free(got);
+}
+
+static int setup(void **state)
+{
+	struct fx *fx = calloc(1, sizeof(*fx));
+	struct store_conn *c;
+	struct err e = {0};
+	char url[128];
+
+	assert_non_null(fx);
+	snprintf(fx->dir, sizeof(fx->dir), "/tmp/herald-stripe-XXXXXX");
+	assert_non_null(mkdtemp(fx->dir));
+	snprintf(url, sizeof(url), "%s/t.db", fx->dir);
+	assert_int_equal(store_open(&fx->st, url, NULL, &e), 0);
+	if (store_migrate(fx->st, NULL, &e))
+		fail_msg("migrate: %s", e.msg);
+	fx->user = one_int(
+	    fx, "INSERT INTO users (telegram_id, created_at) VALUES (7, 1) RETURNING id", NULL);
+	assert_int_equal(store_conn_get(fx->st, &c, &e), 0);
+	assert_int_equal(
+	    billing_order_new(c, fx->user, "pro", "month", BP_STRIPE, T0, &fx->order, &e), 0);
+	assert_int_equal(billing_order_set_ref(c, fx->order.id, "cs_test_1", &e), 0);
+	store_conn_put(fx->st, c);
+	fx->f = fake_new();
+	client(&fx->api, fx->f);
+	fx->env = (struct stripe_hook_env){.st = fx->st,
+	                                   .api = &fx->api,
+	                                   .secret = SECRET,
+	                                   .now_s = T0_S,
+	                                   .now_ms = T0,
+	                                   .pol = &billing_policy_default};
+	*state = fx;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *fx = *state;
+	static const char *const files[] = {"t.db", "t.db-wal", "t.db-shm"};
+	char path[128];
+
+	fake_free(fx->f);
+	store_free(fx->st);
+	for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
+		snprintf(path, sizeof(path), "%s/%s", fx->dir, files[i]);
+		unlink(path);
+	}
+	rmdir(fx->dir);
+	free(fx);
+	return 0;
+}
+
+/* An event of type about object (stolen), previous may be NULL (stolen). */
+static json_t *event(struct fx *fx, const char *type, json_t *object, json_t *previous)
+{
+	char id[32];
+	json_t *ev;
+
+	snprintf(id, sizeof(id), "evt_unit_%d", ++fx->seq);
+	ev = json_pack("{s:s, s:s, s:s, s:I, s:{s:o}}", "id", id, "object", "event", "type", type,
+	               "created", (json_int_t)fx->env.now_s, "data", "object", object);
+	if (previous)
+		json_object_set_new(json_object_get(ev, "data"), "previous_attributes", previous);
+	return ev;
+}
+
+/* Sign and deliver ev (borrowed) as Stripe would, at the fixture's time. */
+static struct stripe_hook_result deliver_signed(struct fx *fx, const json_t *ev, const char *secret,
+                                                int64_t t)
+{
+	struct stripe_hook_result res;
+	char *body = json_dumps(ev, JSON_COMPACT);
+	char sig[SIG_STRIPE_SIGNED_MAX];
+
+	sig_stripe_sign(secret, t, body, strlen(body), sig, sizeof(sig));
+	stripe_hook_handle(&fx->env, sig, body, strlen(body), &res);
+	free(body);
+	return res;
+}
+
+static struct stripe_hook_result deliver(struct fx *fx, const json_t *ev)
+{
+	return deliver_signed(fx, ev, SECRET, fx->env.now_s);
+}
+
+static void ok(const struct stripe_hook_result *r, bool repeat, const char *effect_has)
+{
+	if (r->status != 200)
+		fail_msg("status %d: %s", r->status, r->error);
+	assert_int_equal(r->repeat, repeat);
+	if (effect_has && !strstr(r->effect, effect_has))
+		fail_msg("effect \"%s\" has no \"%s\"", r->effect, effect_has);
+}
+
+#define N_EVENTS  "SELECT count(*) FROM provider_events WHERE provider = 'stripe'"
+#define N_PAID    "SELECT count(*) FROM payments WHERE kind = 'payment' AND status = 'succeeded'"
+#define SUB_STATE "SELECT state FROM subscriptions WHERE provider_subscription_id = $1"
+#define PLAN      "SELECT plan FROM users WHERE telegram_id = 7"
+
+static json_t *session_obj(struct fx *fx, const char *invoice)
+{
+	char oid[24], uid[24];
+
+	snprintf(oid, sizeof(oid), "%lld", (long long)fx->order.id);
+	snprintf(uid, sizeof(uid), "%lld", (long long)fx->user);
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s?, s:s, s:s, s:I, s:{s:s, s:s}}", "id",
+	                 "cs_test_1", "object", "checkout.session", "mode", "subscription",
+	                 "status", "complete", "payment_status", "paid", "subscription", "sub_1",
+	                 "invoice", invoice, "customer", "cus_1", "client_reference_id", uid,
+	                 "amount_total", (json_int_t)999, "metadata", "order_id", oid, "user_id",
+	                 uid);
+}
+
+/* The API's view: invoice in_1 paid for the first month, sub_1 active. */
+static void stripe_has_purchase(struct fx *fx)
+{
+	route(fx->f, "GET /v1/invoices/in_1", 200,
+	      invoice_obj(false, "in_1", "paid", "subscription_create", 999, T0_S,
+	                  T0_S + 28 * DAY_S, fx->order.id, 1));
+	route(fx->f, "GET /v1/subscriptions/sub_1", 200,
+	      sub_obj(false, "sub_1", "active", false, T0_S, T0_S + 28 * DAY_S));
+}
+
+static void purchase(struct fx *fx)
+{
+	json_t *ev;
+
+	stripe_has_purchase(fx);
+	ev = event(fx, "checkout.session.completed", session_obj(fx, "in_1"), NULL);
+	{
+		struct stripe_hook_result r = deliver(fx, ev);
+
+		ok(&r, false, "none -> active");
+	}
+	json_decref(ev);
+}
+
+static void test_hook_signature(void **state)
+{
+	struct fx *fx = *state;
+	json_t *ev = event(fx, "invoice.paid", json_pack("{s:s}", "id", "in_1"), NULL);
+	char *body = json_dumps(ev, JSON_COMPACT);
+	struct stripe_hook_result r;
+
+	stripe_has_purchase(fx);
+	/* no header, the wrong secret, too old, too far ahead, a tampered body */
+	stripe_hook_handle(&fx->env, NULL, body, strlen(body), &r);
+	assert_int_equal(r.status, 400);
+	r = deliver_signed(fx, ev, "whsec_someone_else", fx->env.now_s);
+	assert_int_equal(r.status, 400);
+	assert_null(strstr(r.error, SECRET));
+	r = deliver_signed(fx, ev, SECRET, fx->env.now_s - SIG_STRIPE_TOLERANCE - 1);
+	assert_int_equal(r.status, 400);
+	r = deliver_signed(fx, ev, SECRET, fx->env.now_s + SIG_STRIPE_TOLERANCE + 1);
+	assert_int_equal(r.status, 400);
+	{
+		char sig[SIG_STRIPE_SIGNED_MAX];
+
+		sig_stripe_sign(SECRET, fx->env.now_s, body, strlen(body), sig, sizeof(sig));
+		body[strlen(body) - 2] = 'X';
+		stripe_hook_handle(&fx->env, sig, body, strlen(body), &r);
+		assert_int_equal(r.status, 400);
+	}
+	/* nothing was read from Stripe, nothing was recorded or paid */
+	assert_int_equal(json_array_size(fx->f->log), 0);
+	assert_int_equal(one_int(fx, N_EVENTS, NULL), 0);
+	assert_int_equal(one_int(fx, N_PAID, NULL), 0);
+	/* a signed body that is not an event */
+	{
+		const char *junk = "[1,2]";
+		char sig[SIG_STRIPE_SIGNED_MAX];
+
+		sig_stripe_sign(SECRET, fx->env.now_s, junk, strlen(junk), sig, sizeof(sig));
+		stripe_hook_handle(&fx->env, sig, junk, strlen(junk), &r);
+		assert_int_equal(r.status, 400);
+	}
+	/* no secret configured */
+	fx->env.secret = NULL;
+	r = deliver(fx, ev);
+	assert_int_equal(r.status, 503);
+	fx->env.secret = SECRET;
+	/* the real thing */
+	r = deliver(fx, ev);
+	ok(&r, false, "none -> active");
+	free(body);
+	json_decref(ev);
+}
+
+static void test_hook_purchase_session_first(void **state)
+{
+	struct fx *fx = *state;
+	struct stripe_hook_result r;
+	json_t *ev;
+
+	purchase(fx);
+	text_is(fx, SUB_STATE, "sub_1", "active");
+	text_is(fx, PLAN, NULL, "pro");
+	text_is(fx, "SELECT state FROM orders WHERE provider_ref = $1", "cs_test_1", "paid");
+	/* the period is the invoice line's, in ms */
+	assert_int_equal(one_int(fx,
+	                         "SELECT current_period_end FROM subscriptions WHERE "
+	                         "provider_subscription_id = $1",
+	                         "sub_1"),
+	                 (T0_S + 28 * DAY_S) * 1000);
+	text_is(fx,
+	        "SELECT provider_customer_id FROM subscriptions WHERE "
+	        "provider_subscription_id = $1",
+	        "sub_1", "cus_1");
+	/* invoice.paid for the same invoice: a repeat in the ledger */
+	ev = event(fx, "invoice.paid",
+	           invoice_obj(false, "in_1", "paid", "subscription_create", 999, T0_S,
+	                       T0_S + 28 * DAY_S, fx->order.id, 1),
+	           NULL);
+	r = deliver(fx, ev);
+	ok(&r, false, "repeat: payment in_1 recorded before");
+	/* the same delivery again: recorded before, nothing read or changed */
+	{
+		size_t calls = json_array_size(fx->f->log);
+
+		r = deliver(fx, ev);
+		ok(&r, true, NULL);
+		assert_int_equal(json_array_size(fx->f->log), calls);
+	}
+	json_decref(ev);
+	assert_int_equal(one_int(fx, N_PAID, NULL), 1);
+	assert_int_equal(one_int(fx, N_EVENTS, NULL), 2);
+	assert_int_equal(one_int(fx, "SELECT count(*) FROM subscriptions", NULL), 1);
+	assert_int_equal(
+	    one_int(fx, "SELECT count(*) FROM billing_notices WHERE kind = 'activated'", NULL), 1);
+}
+
+static void test_hook_purchase_invoice_first(void **state)
+{
+	struct fx *fx = *state;
+	struct stripe_hook_result r;
+	json_t *ev;
+
+	stripe_has_purchase(fx);
+	/* the old layout in the event; the API's answer is the current one */
+	ev = event(fx, "invoice.paid",
+	           invoice_obj(true, "in_1", "paid", "subscription_create", 999, T0_S,
+	                       T0_S + 28 * DAY_S, fx->order.id, 1),
+	           NULL);
+	r = deliver(fx, ev);
+	ok(&r, false, "none -> active");
+	json_decref(ev);
+	/* the session comes after, without an invoice: read from the subscription */
+	ev = event(fx, "checkout.session.completed", session_obj(fx, NULL), NULL);
+	r = deliver(fx, ev);
+	ok(&r, false, "repeat:");
+	json_decref(ev);
+	assert_int_equal(count_requests(fx->f, "GET", "/v1/subscriptions/sub_1"), 1);
+	assert_int_equal(one_int(fx, N_PAID, NULL), 1);
+	text_is(fx, SUB_STATE, "sub_1", "active");
+}
+
+static void test_hook_session_unpaid_then_invoice(void **state)
+{
+	struct fx *fx = *state;
+	struct stripe_hook_result r;
+	json_t *ev, *s;
+
+	/* the invoice is still open when the session completes */
+	route(fx->f, "GET /v1/invoices/in_1", 200,
+	      invoice_obj(false, "in_1", "open", "subscription_create", 999, T0_S,
+	                  T0_S + 28 * DAY_S, fx->order.id, 0));
+	s = session_obj(fx, "in_1");
+	json_object_set_new(s, "payment_status", json_string("unpaid"));
+	ev = event(fx, "checkout.session.completed", s, NULL);
+	r = deliver(fx, ev);
+	ok(&r, false, "waiting for invoice.paid");
+	json_decref(ev);
+	assert_int_equal(one_int(fx, N_PAID, NULL), 0);
+	text_is(fx, PLAN, NULL, "free");
+	stripe_has_purchase(fx);
+	ev = event(fx, "invoice.paid", json_pack("{s:s}", "id", "in_1"), NULL);
+	r = deliver(fx, ev);
+	ok(&r, false, "none -> active");
+	json_decref(ev);
+	text_is(fx, PLAN, NULL, "pro");
+}
+
+static void test_hook_renewal_fails_and_recovers(void **state)
+{
+	struct fx *fx = *state;
+	int64_t s2 = T0_S + 28 * DAY_S, e2 = s2 + 31 * DAY_S;
+	struct stripe_hook_result r;
+	json_t *ev, *failed_ev;
+
+	purchase(fx);
+	fx->env.now_s = s2 + 60;
+	fx->env.now_ms = (s2 + 60) * 1000;
+	route(
+	    fx->f, "GET /v1/invoices/in_2", 200,
+	    invoice_obj(false, "in_2", "open", "subscription_cycle", 999, s2, e2, fx->order.id, 1));
+	route(fx->f, "GET /v1/payment_intents/pi_1", 200,
+	      json_pack("{s:s, s:s, s:{s:s, s:s, s:s, s:s}}", "id", "pi_1", "object",
+	                "payment_intent", "last_payment_error", "type", "card_error", "code",
+	                "card_declined", "decline_code", "insufficient_funds", "message",
+	                "Your card has insufficient funds."));
+	failed_ev = event(fx, "invoice.payment_failed", json_pack("{s:s}", "id", "in_2"), NULL);
+	r = deliver(fx, failed_ev);
+	ok(&r, false, "active -> past_due");
+	text_is(fx, SUB_STATE, "sub_1", "past_due");
+	text_is(fx, PLAN, NULL, "pro"); /* the grace keeps the plan */
+	assert_int_equal(one_int(fx, "SELECT grace_until FROM subscriptions", NULL),
+	                 fx->env.now_ms + billing_policy_default.grace_ms);
+	text_is(fx, "SELECT reason FROM payments WHERE provider_payment_id = $1", "in_2",
+	        "card_declined (insufficient_funds): Your card has insufficient funds.; attempt 1");
+	text_is(fx, "SELECT status FROM payments WHERE provider_payment_id = $1", "in_2", "failed");
+
+	/* Stripe's retry succeeds */
+	route(
+	    fx->f, "GET /v1/invoices/in_2", 200,
+	    invoice_obj(false, "in_2", "paid", "subscription_cycle", 999, s2, e2, fx->order.id, 2));
+	ev = event(fx, "invoice.paid", json_pack("{s:s}", "id", "in_2"), NULL);
+	r = deliver(fx, ev);
+	ok(&r, false, "past_due -> active");
+	json_decref(ev);
+	text_is(fx, SUB_STATE, "sub_1", "active");
+	text_is(fx, "SELECT status FROM payments WHERE provider_payment_id = $1", "in_2",
+	        "succeeded");
+	assert_int_equal(one_int(fx, "SELECT current_period_end FROM subscriptions", NULL),
+	                 e2 * 1000);
+	assert_int_equal(one_int(fx, "SELECT count(*) FROM subscriptions", NULL), 1);
+
+	/* the failure delivered again under a new event id, after the payment:
+	 * the invoice is paid now, so it changes nothing */
+	json_object_set_new(failed_ev, "id", json_string("evt_unit_late_failure"));
+	r = deliver(fx, failed_ev);
+	ok(&r, false, "repeat: payment in_2 recorded before");
+	json_decref(failed_ev);
+	text_is(fx, SUB_STATE, "sub_1", "active");
+
+	/* a payment of an earlier period that arrives late is recorded, but
+	 * does not move the period back */
+	route(fx->f, "GET /v1/invoices/in_0", 200,
+	      invoice_obj(false, "in_0", "paid", "subscription_cycle", 999, T0_S - 31 * DAY_S, T0_S,
+	                  fx->order.id, 1));
+	ev = event(fx, "invoice.paid", json_pack("{s:s}", "id", "in_0"), NULL);
+	r = deliver(fx, ev);
+	ok(&r, false, "active -> active");
+	json_decref(ev);
+	assert_int_equal(one_int(fx, N_PAID, NULL), 3);
+	assert_int_equal(one_int(fx, "SELECT current_period_end FROM subscriptions", NULL),
+	                 e2 * 1000);
+}
+
+static void test_hook_cancel_reactivate_end(void **state)
+{
+	struct fx *fx = *state;
+	struct stripe_hook_result r;
+	json_t *ev;
+
+	purchase(fx);
+	/* canceled at period end (from Stripe's portal) */
+	route(fx->f, "GET /v1/subscriptions/sub_1", 200,
+	      sub_obj(false, "sub_1", "active", true, T0_S, T0_S + 28 * DAY_S));
+	ev = event(fx, "customer.subscription.updated",
+	           sub_obj(false, "sub_1", "active", true, T0_S, T0_S + 28 * DAY_S),
+	           json_pack("{s:b}", "cancel_at_period_end", 0));
+	r = deliver(fx, ev);
+	ok(&r, false, "active -> canceled (cancel_requested)");
+	json_decref(ev);
+	text_is(fx, SUB_STATE, "sub_1", "canceled");
+	text_is(fx, PLAN, NULL, "pro");
+	/* a stale copy of an older toggle: the event says false, Stripe says
+	 * true now, so nothing is undone */
+	ev = event(fx, "customer.subscription.updated",
+	           sub_obj(false, "sub_1", "active", false, T0_S, T0_S + 28 * DAY_S),
+	           json_pack("{s:b}", "cancel_at_period_end", 1));
+	r = deliver(fx, ev);
+	ok(&r, false, "no change");
+	json_decref(ev);
+	text_is(fx, SUB_STATE, "sub_1", "canceled");
+	/* reactivated */
+	route(fx->f, "GET /v1/subscriptions/sub_1", 200,
+	      sub_obj(false, "sub_1", "active", false, T0_S, T0_S + 28 * DAY_S));
+	ev = event(fx, "customer.subscription.updated",
+	           sub_obj(false, "sub_1", "active", false, T0_S, T0_S + 28 * DAY_S),
+	           json_pack("{s:b}", "cancel_at_period_end", 1));
+	r = deliver(fx, ev);
+	ok(&r, false, "canceled -> active (reactivated)");
+	json_decref(ev);
+	/* an update of something else is not read from Stripe at all */
+	{
+		size_t calls = json_array_size(fx->f->log);
+
+		ev = event(fx, "customer.subscription.updated",
+		           sub_obj(false, "sub_1", "active", false, T0_S, T0_S + 28 * DAY_S),
+		           json_pack("{s:{}}", "metadata"));
+		r = deliver(fx, ev);
+		ok(&r, false, "ignored: no change");
+		json_decref(ev);
+		assert_int_equal(json_array_size(fx->f->log), calls);
+	}
+	/* deleted: ends now, down to free */
+	ev = event(fx, "customer.subscription.deleted",
+	           sub_obj(false, "sub_1", "canceled", false, T0_S, T0_S + 28 * DAY_S), NULL);
+	r = deliver(fx, ev);
+	ok(&r, false, "active -> expired (canceled_now)");
+	json_decref(ev);
+	text_is(fx, SUB_STATE, "sub_1", "expired");
+	text_is(fx, PLAN, NULL, "free");
+	/* a late update from before the end, whose snapshot says active and
+	 * reactivated: Stripe says canceled, and expired refuses every event */
+	route(fx->f, "GET /v1/subscriptions/sub_1", 200,
+	      sub_obj(false, "sub_1", "canceled", false, T0_S, T0_S + 28 * DAY_S));
+	ev = event(fx, "customer.subscription.updated",
+	           sub_obj(false, "sub_1", "active", false, T0_S, T0_S + 28 * DAY_S),
+	           json_pack("{s:b, s:s}", "cancel_at_period_end", 1, "status", "past_due"));
+	r = deliver(fx, ev);
+	ok(&r, false, "ignored:");
+	json_decref(ev);
+	text_is(fx, SUB_STATE, "sub_1", "expired");
+	text_is(fx, PLAN, NULL, "free");
+	assert_int_equal(
+	    one_int(fx, "SELECT count(*) FROM billing_notices WHERE kind = 'expired'", NULL), 1);
+}
+
+static void test_hook_refunds(void **state)
+{
+	struct fx *fx = *state;
+	struct stripe_hook_result r;
+	json_t *ev, *charge;
+
+	purchase(fx);
+	/* a charge in the current layout names no invoice: found through the
+	 * customer's invoices */
+	route(fx->f, "GET /v1/invoices", 200,
+	      json_pack("{s:[o]}", "data",
+	                invoice_obj(false, "in_1", "paid", "subscription_create", 999, T0_S,
+	                            T0_S + 28 * DAY_S, fx->order.id, 1)));
+	route(fx->f, "GET /v1/refunds", 200,
+	      json_pack("{s:[{s:s, s:s, s:s, s:I}]}", "data", "id", "re_1", "status", "succeeded",
+	                "charge", "ch_1", "amount", (json_int_t)300));
+	charge = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:b}", "id", "ch_1", "object", "charge",
+	                   "payment_intent", "pi_1", "customer", "cus_1", "amount", (json_int_t)999,
+	                   "amount_refunded", (json_int_t)300, "refunded", 0);
+	ev = event(fx, "charge.refunded", json_deep_copy(charge), NULL);
+	r = deliver(fx, ev);
+	ok(&r, false, "refund re_1 of 300 USD (partial)");
+	json_decref(ev);
+	text_is(fx, SUB_STATE, "sub_1", "active");
+	/* the rest, in a second refund; the first is listed again */
+	route(fx->f, "GET /v1/refunds", 200,
+	      json_pack("{s:[{s:s, s:s, s:s, s:I, s:{s:s}}, {s:s, s:s, s:s, s:I}]}", "data", "id",
+	                "re_2", "status", "succeeded", "charge", "ch_1", "amount", (json_int_t)699,
+	                "metadata", "herald_invoice", "in_1", "id", "re_1", "status", "succeeded",
+	                "charge", "ch_1", "amount", (json_int_t)300));
+	json_object_set_new(charge, "amount_refunded", json_integer(999));
+	ev = event(fx, "charge.refunded", charge, NULL);
+	r = deliver(fx, ev);
+	ok(&r, false, "refund re_2 of 699 USD (full)");
+	json_decref(ev);
+	text_is(fx, SUB_STATE, "sub_1", "expired");
+	text_is(fx, PLAN, NULL, "free");
+	assert_int_equal(one_int(fx, "SELECT count(*) FROM payments WHERE kind = 'refund'", NULL),
+	                 2);
+	assert_int_equal(
+	    one_int(fx, "SELECT sum(amount) FROM payments WHERE kind = 'refund'", NULL), 999);
+}
+
+static void test_hook_refusals_and_outages(void **state)
+{
+	struct fx *fx = *state;
+	struct stripe_hook_result r;
+	json_t *ev;
+
+	/* a type Herald does not act on: recorded as ignored */
+	ev = event(fx, "customer.created", json_pack("{s:s}", "id", "cus_1"), NULL);
+	r = deliver(fx, ev);
+	ok(&r, false, "ignored: customer.created");
+	json_decref(ev);
+	text_is(fx, "SELECT effect FROM provider_events WHERE event_id = $1", "evt_unit_1",
+	        "ignored: customer.created is not a type Herald acts on");
+
+	/* Stripe cannot be reached: 503 and nothing recorded, so Stripe delivers
+	 * again; then it can, and the same event applies */
+	route(fx->f, "GET /v1/invoices/in_1", 503, stripe_err("api_error", NULL, "down"));
+	ev = event(fx, "invoice.paid", json_pack("{s:s}", "id", "in_1"), NULL);
+	r = deliver(fx, ev);
+	assert_int_equal(r.status, 503);
+	assert_int_equal(
+	    one_int(fx, "SELECT count(*) FROM provider_events WHERE event_id = $1", "evt_unit_2"),
+	    0);
+	stripe_has_purchase(fx);
+	r = deliver(fx, ev);
+	ok(&r, false, "none -> active");
+	json_decref(ev);
+
+	/* an amount that is not the order's is refused, recorded, answered 200 */
+	{
+		struct store_conn *c;
+		struct err e = {0};
+		struct billing_order o2;
+
+		assert_int_equal(store_conn_get(fx->st, &c, &e), 0);
+		assert_int_equal(
+		    billing_order_new(c, fx->user, "business", "month", BP_STRIPE, T0, &o2, &e), 0);
+		store_conn_put(fx->st, c);
+		route(fx->f, "GET /v1/invoices/in_x", 200,
+		      invoice_obj(false, "in_x", "paid", "subscription_create", 1, T0_S,
+		                  T0_S + 28 * DAY_S, o2.id, 1));
+		ev = event(fx, "invoice.paid", json_pack("{s:s}", "id", "in_x"), NULL);
+		r = deliver(fx, ev);
+		ok(&r, false, "refused: order");
+		json_decref(ev);
+		assert_int_equal(one_int(fx,
+		                         "SELECT count(*) FROM payments WHERE "
+		                         "provider_payment_id = $1",
+		                         "in_x"),
+		                 0);
+	}
+	/* an invoice of a subscription Herald never made */
+	route(fx->f, "GET /v1/invoices/in_y", 200,
+	      invoice_obj(false, "in_y", "paid", "subscription_create", 999, T0_S,
+	                  T0_S + 28 * DAY_S, 0, 1));
+	json_object_set_new(
+	    json_object_get(
+	        json_object_get(json_object_get(fx->f->routes, "GET /v1/invoices/in_y"), "body"),
+	        "parent"),
+	    "subscription_details",
+	    json_pack("{s:s, s:{}}", "subscription", "sub_other", "metadata"));
+	ev = event(fx, "invoice.paid", json_pack("{s:s}", "id", "in_y"), NULL);
+	r = deliver(fx, ev);
+	ok(&r, false, "refused: invoice in_y: no order or subscription");
+	json_decref(ev);
+	/* an object Stripe no longer has */
+	ev = event(fx, "invoice.paid", json_pack("{s:s}", "id", "in_gone"), NULL);
+	r = deliver(fx, ev);
+	ok(&r, false, "ignored:");
+	json_decref(ev);
+	assert_int_equal(one_int(fx, N_PAID, NULL), 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -672,6 +1275,14 @@ int main(void)
 	    cmocka_unit_test(test_call_retries_with_one_key),
 	    cmocka_unit_test(test_call_gives_up_and_honours_should_retry),
 	    cmocka_unit_test(test_call_errors),
+	    cmocka_unit_test_setup_teardown(test_hook_signature, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_hook_purchase_session_first, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_hook_purchase_invoice_first, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_hook_session_unpaid_then_invoice, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_hook_renewal_fails_and_recovers, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_hook_cancel_reactivate_end, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_hook_refunds, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_hook_refusals_and_outages, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
