@@ -233,16 +233,21 @@ static json_t *text(const char *s)
 static void record(struct api *a)
 {
 	struct sim_stripe *st = a->cx.st;
-	json_t *rec;
+	json_t *rec, *params = a->params;
 	const char *idem = a->cx.idem_key;
 	const char *ver = http_req_header(a->r, "Stripe-Version");
 
-	rec = json_pack("{s:s, s:I, s:o, s:o, s:O, s:O, s:o, s:o, s:s, s:i, s:b}", "id",
+	/* a large body is not kept: the log holds STRIPE_MAX_REQUESTS of them */
+	if (a->r->body.len > STRIPE_MAX_RECORDED)
+		params = json_pack("{s:I}", "_omitted_bytes", (json_int_t)a->r->body.len);
+	else
+		json_incref(params);
+	rec = json_pack("{s:s, s:I, s:o, s:o, s:O, s:o, s:o, s:o, s:s, s:i, s:b}", "id",
 	                a->cx.req_id, "at_ms", (json_int_t)clock_now_ms(), "method",
-	                text(a->method), "path", text(a->path), "query", a->query, "params",
-	                a->params, "idempotency_key", idem ? text(idem) : json_null(),
-	                "stripe_version", ver && strlen(ver) < 128 ? text(ver) : json_null(),
-	                "auth", a->auth_scheme, "status", a->cx.status, "replayed", a->replayed);
+	                text(a->method), "path", text(a->path), "query", a->query, "params", params,
+	                "idempotency_key", idem ? text(idem) : json_null(), "stripe_version",
+	                ver && strlen(ver) < 128 ? text(ver) : json_null(), "auth", a->auth_scheme,
+	                "status", a->cx.status, "replayed", a->replayed);
 	if (!rec)
 		return;
 	json_array_append_new(st->requests, rec);
@@ -250,16 +255,27 @@ static void record(struct api *a)
 		json_array_remove(st->requests, 0);
 }
 
+/* A digest of a parameter tree: requests are compared without keeping them. */
+static void digest(const json_t *p, char out[CRYPTO_SHA256_HEX])
+{
+	char *d = json_dumps(p, JSON_COMPACT | JSON_SORT_KEYS);
+
+	crypto_sha256_hex(d ? d : "", d ? strlen(d) : 0, out);
+	free(d);
+}
+
 static void save_idem(struct api *a, const char *ckey, const char *body)
 {
 	struct sim_stripe *st = a->cx.st;
+	char dg[CRYPTO_SHA256_HEX];
 	int s = a->cx.status;
 
-	if (!(s == 200 || s == 402 || s >= 500))
+	if (!(s == 200 || s == 402 || s >= 500) || strlen(body) > STRIPE_MAX_SAVED)
 		return;
+	digest(a->params, dg);
 	json_object_set_new(st->idem, ckey,
-	                    json_pack("{s:i, s:s, s:O?, s:s}", "status", s, "body", body, "params",
-	                              a->params, "request", a->cx.req_id));
+	                    json_pack("{s:i, s:s, s:s, s:s}", "status", s, "body", body, "params",
+	                              dg, "request", a->cx.req_id));
 	json_array_append_new(st->idem_order, json_string(ckey));
 	while (json_array_size(st->idem_order) > STRIPE_MAX_IDEM) {
 		json_object_del(st->idem, json_string_value(json_array_get(st->idem_order, 0)));
@@ -894,6 +910,7 @@ int sim_stripe_api(struct http_req *r)
 	const char *ver = http_req_header(r, "Stripe-Version");
 	char req_id[32], version[64], ckey[STRIPE_MAX_IDEM_KEY + 600] = "", *body = NULL;
 	json_t *saved, *paths;
+	char dg[CRYPTO_SHA256_HEX];
 	int layout = -1, rc;
 
 	a.r = r;
@@ -957,7 +974,9 @@ int sim_stripe_api(struct http_req *r)
 		}
 		snprintf(ckey, sizeof(ckey), "%s %.400s %s", r->method, a.path, a.cx.idem_key);
 		saved = json_object_get(st->idem, ckey);
-		if (saved && !json_equal(json_object_get(saved, "params"), a.params)) {
+		if (saved)
+			digest(a.params, dg);
+		if (saved && strcmp(json_string_value(json_object_get(saved, "params")), dg)) {
 			stripe_error(
 			    &a.cx, 400, "idempotency_error", NULL, NULL,
 			    "Keys for idempotent requests can only be used with the same "

@@ -21,13 +21,15 @@
 #include "http/server.h"
 #include "sim/stripe.h"
 
-#define STRIPE_MAX_OBJECTS    100000 /* objects and events, all kinds together */
-#define STRIPE_MAX_REQUESTS   1000   /* API requests remembered */
-#define STRIPE_MAX_ATTEMPTS   2000   /* delivery attempts remembered */
-#define STRIPE_MAX_QUEUE      10000  /* deliveries waiting */
-#define STRIPE_MAX_IDEM       10000  /* idempotency keys remembered */
+#define STRIPE_MAX_OBJECTS    50000 /* objects and events, all kinds together */
+#define STRIPE_MAX_REQUESTS   1000  /* API requests remembered */
+#define STRIPE_MAX_ATTEMPTS   2000  /* delivery attempts remembered */
+#define STRIPE_MAX_QUEUE      10000 /* deliveries waiting */
+#define STRIPE_MAX_IDEM       10000 /* idempotency keys remembered */
 #define STRIPE_MAX_IDEM_KEY   255
-#define STRIPE_MAX_ANSWER     1024 /* bytes of a webhook answer recorded */
+#define STRIPE_MAX_SAVED      (256u << 10) /* bytes of an answer kept for replays */
+#define STRIPE_MAX_RECORDED   (16u << 10)  /* bytes of a body whose tree is recorded */
+#define STRIPE_MAX_ANSWER     1024         /* bytes of a webhook answer recorded */
 #define STRIPE_MAX_URL        2048
 #define STRIPE_MAX_SECRET     256
 #define STRIPE_MAX_EXPAND     20

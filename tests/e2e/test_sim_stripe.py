@@ -1082,6 +1082,11 @@ def test_bad_input_is_refused_and_survived(sim):
     r = requests.post(sim.base + "/control/stripe/config", json={"delivery": {"signature": "x"}},
                       timeout=10)
     assert r.status_code == 400
+    # a large body is served, and only its size is recorded
+    c = sim.ok("POST", "/customers", {"description": "d" * 20000})
+    assert len(c["description"]) == 20000
+    last = sim.ctl("GET", "/requests")["requests"][-1]
+    assert last["params"] == {"_omitted_bytes": len("description=") + 20000}
     # still serving
     assert sim.ok("GET", "/customers")["object"] == "list"
 
