@@ -4,9 +4,10 @@
  * The HTTP server runs a thread per connection (a long poll holds its
  * thread for up to its timeout without delaying anyone else) with a route
  * table of the control API, the web page and /{tok}/{method} for the Bot
- * API. A second thread delivers webhooks. Stopping sets a flag and wakes
- * every waiter, so held requests answer at once, then stops the server and
- * joins the delivery thread.
+ * API, and the Stripe simulator's routes (stripe.h). A second thread
+ * delivers webhooks; the Stripe simulator has its own. Stopping sets a flag
+ * and wakes every waiter, so held requests answer at once, then stops the
+ * server and joins the delivery threads.
  */
 #include "sim/sim.h"
 
@@ -20,6 +21,7 @@
 #include "lib/log.h"
 #include "lib/mem.h"
 #include "sim/sim_impl.h"
+#include "sim/stripe.h"
 
 static struct route *routes_new(size_t *n)
 {
@@ -28,11 +30,16 @@ static struct route *routes_new(size_t *n)
 	    {"GET", "/{tok}/{method}", sim_botapi, 0, "a Bot API method"},
 	    {"POST", "/{tok}/{method}", sim_botapi, 0, "a Bot API method"},
 	};
-	struct route *r = xcalloc(sim_control_nroutes + ARRAY_SIZE(tail), sizeof(*r));
+	size_t k = 0;
+	struct route *r =
+	    xcalloc(sim_control_nroutes + sim_stripe_nroutes + ARRAY_SIZE(tail), sizeof(*r));
 
-	memcpy(r, sim_control_routes, sim_control_nroutes * sizeof(*r));
-	memcpy(r + sim_control_nroutes, tail, sizeof(tail));
-	*n = sim_control_nroutes + ARRAY_SIZE(tail);
+	memcpy(r + k, sim_control_routes, sim_control_nroutes * sizeof(*r));
+	k += sim_control_nroutes;
+	memcpy(r + k, sim_stripe_routes, sim_stripe_nroutes * sizeof(*r));
+	k += sim_stripe_nroutes;
+	memcpy(r + k, tail, sizeof(tail));
+	*n = k + ARRAY_SIZE(tail);
 	return r;
 }
 
@@ -70,6 +77,10 @@ int sim_start(struct sim **out, const struct sim_opts *o, struct err *e)
 	s->rate_limits_default = o->rate_limits;
 	sim_world_init(s);
 	hc_global_init();
+	s->stripe =
+	    sim_stripe_new(&(struct sim_stripe_opts){.key = o->stripe_key,
+	                                             .webhook_url = o->stripe_webhook,
+	                                             .webhook_secret = o->stripe_webhook_secret});
 
 	ow->routes = routes_new(&nroutes);
 	ho.host = o->host ? o->host : "127.0.0.1";
@@ -121,6 +132,7 @@ void sim_free(struct sim *s)
 	}
 	if (s->webhook_thread_started)
 		pthread_join(s->webhook_thread, NULL);
+	sim_stripe_free(s->stripe);
 	sim_world_release(s);
 	pthread_cond_destroy(&s->cv);
 	pthread_mutex_destroy(&s->mu);
@@ -134,13 +146,22 @@ static void usage(FILE *out)
 {
 	fputs("usage: herald sim [--listen HOST:PORT] [--token T] [--username NAME] "
 	      "[--no-rate-limits]\n"
+	      "                  [--stripe-key K] [--stripe-webhook URL] "
+	      "[--stripe-webhook-secret S]\n"
 	      "\n"
 	      "Serve a simulator of the Telegram Bot API (docs/simulator.md).\n"
+	      "It also simulates Stripe under /stripe (docs/sim-stripe.md).\n"
 	      "\n"
 	      "  --listen HOST:PORT  where to listen (default " SIM_DEFAULT_LISTEN ")\n"
 	      "  --token T           the bot's token (default " SIM_DEFAULT_TOKEN ")\n"
 	      "  --username NAME     the bot's username (default HeraldDemoBot)\n"
-	      "  --no-rate-limits    do not enforce Telegram's flood limits\n",
+	      "  --no-rate-limits    do not enforce Telegram's flood limits\n"
+	      "  --stripe-key K      the Stripe secret key clients must send\n"
+	      "                      (default " SIM_STRIPE_DEFAULT_KEY ")\n"
+	      "  --stripe-webhook URL\n"
+	      "                      where Stripe events are POSTed (default: nowhere)\n"
+	      "  --stripe-webhook-secret S\n"
+	      "                      the whsec_ secret that signs them\n",
 	      out);
 }
 
@@ -171,11 +192,25 @@ int sim_main(int argc, char **argv)
 			o.token = argv[++i];
 		} else if (i + 1 < argc && strcmp(a, "--username") == 0) {
 			o.bot_username = argv[++i];
+		} else if (i + 1 < argc && strcmp(a, "--stripe-key") == 0) {
+			o.stripe_key = argv[++i];
+		} else if (i + 1 < argc && strcmp(a, "--stripe-webhook") == 0) {
+			o.stripe_webhook = argv[++i];
+		} else if (i + 1 < argc && strcmp(a, "--stripe-webhook-secret") == 0) {
+			o.stripe_webhook_secret = argv[++i];
 		} else {
 			fprintf(stderr, "herald sim: %s: unknown option or missing value\n", a);
 			usage(stderr);
 			return 2;
 		}
+	}
+	if ((o.stripe_key && !*o.stripe_key) ||
+	    (o.stripe_webhook_secret && !*o.stripe_webhook_secret) ||
+	    (o.stripe_webhook && strncmp(o.stripe_webhook, "http://", 7) &&
+	     strncmp(o.stripe_webhook, "https://", 8))) {
+		fprintf(stderr, "herald sim: --stripe-webhook must be an http(s) URL; "
+		                "--stripe-key and --stripe-webhook-secret must not be empty\n");
+		return 2;
 	}
 	if (config_parse_listen(listen, host, sizeof(host), &o.port)) {
 		fprintf(stderr, "herald sim: --listen: \"%s\" is not HOST:PORT\n", listen);

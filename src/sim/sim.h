@@ -25,6 +25,10 @@ struct sim_opts {
 	const char *token;        /* "<bot id>:<secret>"; the bot's user id is the number */
 	const char *bot_username; /* e.g. "HeraldDemoBot"; NULL: "HeraldDemoBot" */
 	bool rate_limits;         /* enforce Telegram's limits with 429 */
+	/* the Stripe simulator (docs/sim-stripe.md); NULL: its defaults */
+	const char *stripe_key;            /* the secret key it accepts */
+	const char *stripe_webhook;        /* where it posts events */
+	const char *stripe_webhook_secret; /* the whsec_ it signs them with */
 };
 
 #define SIM_DEFAULT_TOKEN  "123456789:SIMTOKEN-demo"
@@ -42,7 +46,8 @@ void sim_free(struct sim *s);
 
 /*
  * `herald sim [--listen HOST:PORT] [--token T] [--username NAME]
- * [--no-rate-limits]`: argv[0] is "sim". Prints "sim listening on
+ * [--no-rate-limits] [--stripe-key K] [--stripe-webhook URL]
+ * [--stripe-webhook-secret S]`: argv[0] is "sim". Prints "sim listening on
  * http://HOST:PORT" on stdout when ready and runs until SIGTERM or SIGINT.
  * Returns the process exit status.
  */

@@ -17,6 +17,7 @@
 #include "lib/buf.h"
 #include "sim/multipart.h"
 #include "sim/sim.h"
+#include "sim/stripe.h"
 
 #define SIM_MAX_BODY      (60u << 20) /* uploads */
 #define SIM_MAX_PARTS     64
@@ -198,6 +199,8 @@ struct sim {
 	json_t *demo;
 	json_t *commands; /* setMyCommands, or NULL */
 	uint64_t seq;     /* for ids of files, queries, media groups */
+
+	struct sim_stripe *stripe; /* the Stripe simulator (stripe.h), with its own lock */
 };
 
 /* One Bot API call being answered. */
