@@ -366,15 +366,36 @@ int stripe_call(struct stripe_client *c, const char *method, const char *path, c
 		             path, rs.status, se->type[0] ? se->type : "error",
 		             se->code[0] ? "/" : "", se->code,
 		             se->message[0] ? se->message : "no message");
-		log_warn("msg=\"stripe call failed\" method=%s path=%s status=%ld tries=%d type=%s "
-		         "code=%s decline_code=%s request_id=%s",
-		         method, path, rs.status, tries, se->type, se->code, se->decline_code,
-		         se->request_id);
+		/* a refused expansion is expected (stripe_get_expanded reads again) */
+		log_at(strncmp(se->param, "expand", 6) == 0 ? LOG_DEBUG : LOG_WARN,
+		       "msg=\"stripe call failed\" method=%s path=%s status=%ld tries=%d type=%s "
+		       "code=%s decline_code=%s request_id=%s",
+		       method, path, rs.status, tries, se->type, se->code, se->decline_code,
+		       se->request_id);
 	}
 out:
 	json_decref(v);
 	hc_resp_release(&rs);
 	buf_release(&form);
 	buf_release(&url);
+	return rc;
+}
+
+int stripe_get_expanded(struct stripe_client *c, const char *path, const json_t *params,
+                        const char *expand, json_t **out, struct err *e)
+{
+	json_t *p = params ? json_deep_copy(params) : json_object();
+	struct stripe_error se;
+	int rc;
+
+	json_object_set_new(p, "expand", json_pack("[s]", expand));
+	rc = stripe_call(c, "GET", path, p, NULL, out, &se, e);
+	json_decref(p);
+	if (rc == -ERR_INVALID && strncmp(se.param, "expand", 6) == 0) {
+		log_debug("msg=\"stripe expansion refused, read again without it\" path=%s "
+		          "expand=%s",
+		          path, expand);
+		rc = stripe_call(c, "GET", path, params, NULL, out, NULL, e);
+	}
 	return rc;
 }

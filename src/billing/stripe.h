@@ -94,6 +94,16 @@ int stripe_call(struct stripe_client *c, const char *method, const char *path, c
                 const char *idem_key, json_t **out, struct stripe_error *se, struct err *e) WUR;
 
 /*
+ * GET path with params (borrowed, may be NULL) and expand[0]=expand: the
+ * way to read a field Stripe includes only when expanded (an invoice's
+ * payments). When the expansion is refused (400 naming the expand
+ * parameter: an older API, or a stand-in that always includes the field)
+ * the same GET goes again without it. Otherwise as stripe_call.
+ */
+int stripe_get_expanded(struct stripe_client *c, const char *path, const json_t *params,
+                        const char *expand, json_t **out, struct err *e) WUR;
+
+/*
  * Encode params (an object) as Stripe's form (B.2), appending to out:
  * nested objects as key[sub], arrays with indexes key[0], true/false,
  * integers in decimal, null as an empty value; names and values

@@ -140,7 +140,7 @@ static int fetch_invoice(struct job *j, const char *id, struct err *e)
 	if (!stripe_id_ok(id))
 		return err_set(e, ERR_NOT_FOUND, "no usable invoice id");
 	snprintf(path, sizeof(path), "/v1/invoices/%s", id);
-	rc = get(j, path, json_pack("{s:[s]}", "expand", "payments"), &v, e);
+	rc = stripe_get_expanded(j->env->api, path, NULL, "payments", &v, e);
 	if (!rc) {
 		stripe_invoice_read(v, &j->inv);
 		j->has_inv = true;
@@ -197,10 +197,12 @@ static int charge_invoice(struct job *j, struct err *e)
 	}
 	if (!stripe_id_ok(j->ch.customer))
 		return 0;
-	rc = get(j, "/v1/invoices",
-	         json_pack("{s:s, s:i, s:[s]}", "customer", j->ch.customer, "limit", 100, "expand",
-	                   "data.payments"),
-	         &v, e);
+	{
+		json_t *p = json_pack("{s:s, s:i}", "customer", j->ch.customer, "limit", 100);
+
+		rc = stripe_get_expanded(j->env->api, "/v1/invoices", p, "data.payments", &v, e);
+		json_decref(p);
+	}
 	data = json_object_get(v, "data");
 	json_array_foreach(data, i, it)
 	{

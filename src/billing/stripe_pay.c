@@ -251,9 +251,7 @@ int stripe_refund_start(struct app *a, const struct billing_refund *p, int64_t a
 		               (long long)p->payment_id);
 	stripe_client_of(&sc, a);
 	snprintf(path, sizeof(path), "/v1/invoices/%s", inv_id);
-	params = json_pack("{s:[s]}", "expand", "payments");
-	rc = stripe_call(&sc, "GET", path, params, NULL, &v, NULL, e);
-	json_decref(params);
+	rc = stripe_get_expanded(&sc, path, NULL, "payments", &v, e);
 	if (rc)
 		return rc;
 	stripe_invoice_read(v, &inv);

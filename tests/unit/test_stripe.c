@@ -667,6 +667,32 @@ static void test_call_errors(void **state)
 	                                         "limit=100&expand[0]=data.payments");
 	assert_string_equal(logged(f, 0, "body"), "");
 
+	/* an expansion refused (a stand-in that always includes the field):
+	 * read again without it; one that is accepted is read once */
+	json_array_clear(f->log);
+	route_seq(f, "GET /v1/invoices/in_1", 400,
+	          json_pack("{s:{s:s, s:s, s:s}}", "error", "type", "invalid_request_error",
+	                    "param", "expand", "message", "This property cannot be expanded"),
+	          NULL);
+	route_seq(f, "GET /v1/invoices/in_1", 200, json_pack("{s:s}", "id", "in_1"), NULL);
+	assert_int_equal(stripe_get_expanded(&c, "/v1/invoices/in_1", NULL, "payments", &out, &e),
+	                 0);
+	json_decref(out);
+	assert_int_equal(json_array_size(f->log), 2);
+	assert_string_equal(logged(f, 0, "url"),
+	                    "http://stripe.test/v1/invoices/in_1?expand[0]=payments");
+	assert_string_equal(logged(f, 1, "url"), "http://stripe.test/v1/invoices/in_1");
+	assert_int_equal(stripe_get_expanded(&c, "/v1/invoices/in_1", NULL, "payments", &out, &e),
+	                 0);
+	json_decref(out);
+	assert_int_equal(json_array_size(f->log), 3);
+	/* another refusal is not retried without the expansion */
+	route(f, "GET /v1/invoices/in_2", 400,
+	      stripe_err("invalid_request_error", "parameter_unknown", "Received unknown"));
+	assert_int_equal(stripe_get_expanded(&c, "/v1/invoices/in_2", NULL, "payments", &out, &e),
+	                 -ERR_INVALID);
+	assert_int_equal(json_array_size(f->log), 4);
+
 	/* no key configured: nothing is sent */
 	json_array_clear(f->log);
 	c.key = NULL;
