@@ -167,6 +167,9 @@ int stripe_cancel_at_period_end(struct app *a, const char *psub, int64_t id, int
 	snprintf(path, sizeof(path), "/v1/subscriptions/%s", psub);
 	snprintf(key, sizeof(key), "herald-sub-%s-v%lld-cancel", psub, (long long)version);
 	params = json_pack("{s:b}", "cancel_at_period_end", 1);
+	if (!params)
+		return err_set(e, ERR_INTERNAL,
+		               "stripe: the update's parameters could not be built");
 	stripe_client_of(&sc, a);
 	rc = stripe_call(&sc, "POST", path, params, key, &sub, NULL, e);
 	json_decref(params);
@@ -265,9 +268,12 @@ int stripe_refund_start(struct app *a, const struct billing_refund *p, int64_t a
 	snprintf(why, sizeof(why), "%s", reason ? reason : "");
 	params = json_pack("{s:s, s:I, s:{s:s, s:s, s:s, s:s}}",
 	                   inv.payment_intent[0] ? "payment_intent" : "charge",
-	                   inv.payment_intent[0] ? inv.payment_intent : inv.charge,
+	                   inv.payment_intent[0] ? inv.payment_intent : inv.charge, "amount",
 	                   (json_int_t)amount, "metadata", "herald_payment_id", pid,
 	                   "herald_invoice", inv_id, "herald_user_id", uid, "herald_reason", why);
+	if (!params)
+		return err_set(e, ERR_INTERNAL,
+		               "stripe: the refund's parameters could not be built");
 	snprintf(key, sizeof(key), "herald-refund-%s-%lld-%lld", inv_id,
 	         (long long)p->refunded_before, (long long)amount);
 	rc = stripe_call(&sc, "POST", "/v1/refunds", params, key, &v, &se, e);
