@@ -1,0 +1,531 @@
+"""Stripe billing end to end: the real `herald run` against the real
+`herald sim` (docs/billing-stripe.md, docs/sim-stripe.md).
+
+Each test starts one simulator (Telegram and Stripe in one process: the bot
+token lets Herald's scheduler run, which ends grace periods) and one Herald
+on the backend under test (SQLite, then PostgreSQL with Redis). The
+simulator sends its signed webhooks to Herald's /hooks/stripe. A user buys
+through the REST API and pays on the simulator's hosted page or through its
+control API; the tests then assert on what Herald's API answers, what the
+simulator received (its request log and its delivery log with Herald's
+answers) and what Herald's database holds.
+"""
+import concurrent.futures
+import hashlib
+import hmac
+import json
+import os
+import subprocess
+import time
+
+import pytest
+import requests
+
+from conftest import BIN, Sim, assert_no_sanitizer_report
+
+KEY = "sk_test_herald_e2e_0123456789abcdef"
+SECRET = "whsec_herald_e2e_0123456789abcdef"
+TOKEN = "123456789:SIMTOKEN-stripe-e2e"
+PINNED = "2025-11-17.clover"
+USER_TG, ADMIN_TG = 700, 900
+DAY_MS = 24 * 3600 * 1000
+
+
+class StripeSim(Sim):
+    """`herald sim` with its Stripe side configured, and helpers for the
+    Stripe control API."""
+
+    def start(self, timeout=20):
+        self.log = open(self.logpath, "ab")
+        env = {k: v for k, v in os.environ.items() if not k.startswith("HERALD_")}
+        self.proc = subprocess.Popen(
+            [BIN, "sim", "--listen", f"127.0.0.1:{self.port}", "--token", self.token,
+             "--stripe-key", KEY, "--stripe-webhook-secret", SECRET],
+            env=env, stdout=self.log, stderr=self.log)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError("herald sim exited:\n" + self.logtext())
+            try:
+                if requests.get(self.base + "/control/stripe", timeout=1).status_code == 200:
+                    return self
+            except requests.RequestException:
+                pass
+            time.sleep(0.05)
+        raise RuntimeError("herald sim did not start:\n" + self.logtext())
+
+    def sctl(self, method, path, body=None, expect=200, **params):
+        r = requests.request(method, self.base + "/control/stripe" + path, json=body,
+                             params=params, timeout=60)
+        assert r.status_code == expect, f"{method} {path}: {r.status_code} {r.text}"
+        return r.json()
+
+    def obj(self, id_):
+        return self.sctl("GET", f"/objects/{id_}")
+
+    def requests_to(self, method, prefix):
+        return [q for q in self.sctl("GET", "/requests")["requests"]
+                if q["method"] == method and q["path"].startswith(prefix)]
+
+    def attempts(self):
+        return self.sctl("GET", "/deliveries")["attempts"]
+
+    def settle(self, timeout=30):
+        """Wait until every delivery that is not held has been sent (each is
+        sent only after Herald answered the one before)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            d = self.sctl("GET", "/deliveries")
+            if all(q["held"] for q in d["queue"]):
+                return d["attempts"]
+            time.sleep(0.05)
+        raise AssertionError(f"deliveries still queued: {d['queue']}")
+
+
+@pytest.fixture
+def ssim(tmp_path):
+    s = StripeSim(str(tmp_path), token=TOKEN).start()
+    yield s
+    rc = s.stop()
+    text = s.logtext()
+    assert_no_sanitizer_report(text, "herald sim")
+    assert rc == 0, f"herald sim exited {rc}:\n{text[-4000:]}"
+
+
+class Shop:
+    """Herald with Stripe on the simulator, a customer and an admin."""
+
+    def __init__(self, h, sim):
+        self.h, self.sim = h, sim
+        self.key = h.user_with_key(USER_TG, "Ann")
+        self.admin = h.user_with_key(ADMIN_TG, "Operator")
+        self.user_id = int(self.sql1(f"SELECT id FROM users WHERE telegram_id = {USER_TG}"))
+
+    def api(self, method, path, body=None, key=None, expect=None):
+        r = requests.request(method, self.h.url(path), json=body, timeout=60,
+                             headers={"Authorization": f"Bearer {key or self.key}"})
+        if expect is not None:
+            assert r.status_code == expect, f"{method} {path}: {r.status_code} {r.text}"
+        return r
+
+    def sql(self, q):
+        return [tuple(str(v) for v in row) for row in self.h.sql(q)]
+
+    def sql1(self, q):
+        rows = self.sql(q)
+        assert len(rows) == 1 and len(rows[0]) == 1, (q, rows)
+        return rows[0][0]
+
+    def subscribe(self, plan="pro", period="month", **extra):
+        body = dict(plan=plan, period=period, provider="stripe", **extra)
+        return self.api("POST", "/api/v1/subscriptions", body, expect=201).json()
+
+    def pay_page(self, pay_url, card="4242 4242 4242 4242"):
+        return requests.post(pay_url, data={"action": "pay", "card": card,
+                                            "email": "ann@example.com"},
+                             allow_redirects=False, timeout=60)
+
+    def current(self):
+        return self.api("GET", "/api/v1/subscriptions/current", expect=200).json()
+
+    def payments(self):
+        return self.api("GET", "/api/v1/payments", expect=200).json()["payments"]
+
+    def wait_state(self, state, timeout=20):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            cur = self.current()
+            if cur["subscription"] and cur["subscription"]["state"] == state:
+                return cur
+            time.sleep(0.05)
+        raise AssertionError(f"subscription never {state}: {self.current()}")
+
+    def buy(self, delivery=None, card="4242 4242 4242 4242"):
+        """Order pro monthly and pay through the control API (with the
+        delivery shaping given); the pay answer."""
+        order = self.subscribe()
+        cs = order["pay_url"].rsplit("/", 1)[1]
+        body = {"card": card}
+        if delivery:
+            body["delivery"] = delivery
+        paid = self.sim.sctl("POST", f"/checkout/sessions/{cs}/pay", body)
+        paid["order"] = order
+        return paid
+
+    def events(self):
+        return self.sql("SELECT event_id, type, effect FROM provider_events "
+                        "WHERE provider = 'stripe' ORDER BY id")
+
+    def succeeded(self):
+        return self.sql("SELECT provider_payment_id, amount FROM payments WHERE "
+                        "kind = 'payment' AND status = 'succeeded' ORDER BY id")
+
+
+@pytest.fixture
+def shop(ssim, make_herald):
+    h = make_herald(HERALD_BOT_TOKEN=TOKEN, HERALD_TELEGRAM_API=ssim.base,
+                    HERALD_STRIPE_API=ssim.base + "/stripe", HERALD_STRIPE_SECRET_KEY=KEY,
+                    HERALD_STRIPE_WEBHOOK_SECRET=SECRET, HERALD_TEST_CLOCK="1",
+                    HERALD_ADMINS=str(ADMIN_TG))
+    h.start()
+    ssim.sctl("POST", "/config", {"webhook_url": h.url("/hooks/stripe"),
+                                  "retry": {"base_ms": 50, "max_ms": 200, "max_attempts": 3}})
+    for uid in (USER_TG, ADMIN_TG):
+        ssim.user(uid)
+    s = Shop(h, ssim)
+    yield s
+    # no secret in Herald's log: not the key, not the signing secret
+    text = h.logtext()
+    assert KEY not in text and SECRET not in text
+
+
+def sign(body, t=None, secret=SECRET):
+    t = int(time.time()) if t is None else t
+    mac = hmac.new(secret.encode(), f"{t}.".encode() + body, hashlib.sha256).hexdigest()
+    return f"t={t},v1={mac}"
+
+
+# ---- buying ----
+
+def test_purchase_end_to_end(shop):
+    sim = shop.sim
+    plans = shop.api("GET", "/api/v1/plans", expect=200).json()
+    assert {"id": "stripe", "currency": "USD"} in plans["providers"]
+
+    order = shop.subscribe(return_url="https://example.test/back")
+    assert order["provider"] == "stripe" and order["amount"] == 999
+    assert order["currency"] == "USD" and order["state"] == "pending"
+    cs_id = order["pay_url"].rsplit("/", 1)[1]
+    assert cs_id.startswith("cs_test_")
+    assert order["pay_url"].startswith(sim.base + "/stripe/checkout/")
+
+    # what Stripe was asked: one session, pinned version, keyed by the order
+    (req,) = sim.requests_to("POST", "/v1/checkout/sessions")
+    assert req["stripe_version"] == PINNED and req["auth"] == "bearer"
+    assert req["idempotency_key"].startswith(f"herald-order-{order['order_id']}-")
+    p = req["params"]
+    assert p["mode"] == "subscription"
+    assert p["client_reference_id"] == str(shop.user_id)
+    assert p["metadata"] == {"order_id": str(order["order_id"]), "user_id": str(shop.user_id)}
+    assert p["subscription_data"]["metadata"] == p["metadata"]
+    item = p["line_items"][0]
+    assert item["quantity"] == "1"
+    assert item["price_data"]["currency"] == "usd"
+    assert item["price_data"]["unit_amount"] == "999"
+    assert item["price_data"]["recurring"] == {"interval": "month"}
+    assert item["price_data"]["product_data"]["name"] == "Herald Pro (monthly)"
+    assert p["success_url"] == p["cancel_url"] == "https://example.test/back"
+    assert shop.sql1(f"SELECT provider_ref FROM orders WHERE id = {order['order_id']}") == cs_id
+
+    # the user pays on the hosted page with 4242
+    r = shop.pay_page(order["pay_url"])
+    assert r.status_code == 303 and r.headers["Location"] == "https://example.test/back"
+    attempts = sim.settle()
+    cur = shop.wait_state("active")
+    assert cur["plan"] == "pro"
+    sub = cur["subscription"]
+    assert sub["provider"] == "stripe" and sub["period"] == "month"
+    assert sub["cancel_at_period_end"] is False
+
+    session = sim.obj(cs_id)
+    assert session["status"] == "complete" and session["payment_status"] == "paid"
+    ssub = sim.obj(session["subscription"])
+    item = ssub["items"]["data"][0]
+    assert sub["current_period_start"] == item["current_period_start"] * 1000
+    assert sub["current_period_end"] == item["current_period_end"] * 1000
+
+    # every event delivered once and answered 200, each recorded once
+    assert attempts and all(a["status"] == 200 for a in attempts)
+    ids = [a["event_id"] for a in attempts]
+    assert len(ids) == len(set(ids))
+    recorded = shop.events()
+    assert sorted(e[0] for e in recorded) == sorted(ids)
+    types = {e[1]: e[2] for e in recorded}
+    assert "none -> active" in types["invoice.paid"] or \
+        "none -> active" in types["checkout.session.completed"]
+    assert types["customer.created"].startswith("ignored:")
+
+    # the ledger: one payment, the invoice's id, the order paid
+    pays = shop.payments()
+    assert [(x["kind"], x["status"], x["amount"], x["provider_payment_id"]) for x in pays] == \
+        [("payment", "succeeded", 999, session["invoice"])]
+    assert shop.sql(f"SELECT state, subscription_id FROM orders WHERE id = "
+                    f"{order['order_id']}") == [("paid", str(sub["id"]))]
+    assert shop.sql(f"SELECT provider_subscription_id, provider_customer_id FROM "
+                    f"subscriptions WHERE id = {sub['id']}") == \
+        [(ssub["id"], session["customer"])]
+    assert shop.sql1("SELECT plan FROM users WHERE telegram_id = 700") == "pro"
+    # while webhooks re-read objects, nothing but the session was POSTed
+    assert [q["path"] for q in sim.requests_to("POST", "/v1/")] == ["/v1/checkout/sessions"]
+    assert all(q["stripe_version"] == PINNED for q in sim.sctl("GET", "/requests")["requests"])
+
+
+def test_declined_card_changes_nothing(shop):
+    order = shop.subscribe()
+    r = shop.pay_page(order["pay_url"], card="4000 0000 0000 0002")
+    assert r.status_code == 402
+    assert "Your card was declined." in r.text
+    r = shop.pay_page(order["pay_url"], card="4000 0000 0000 9995")
+    assert r.status_code == 402 and "insufficient funds" in r.text
+    shop.sim.settle()
+    cur = shop.current()
+    assert cur["plan"] == "free" and cur["subscription"] is None
+    assert shop.payments() == []
+    assert shop.sql(f"SELECT state FROM orders WHERE id = {order['order_id']}") == \
+        [("pending",)]
+    # then a good card: the same order goes through
+    r = shop.pay_page(order["pay_url"])
+    assert r.status_code == 303
+    shop.sim.settle()
+    assert shop.wait_state("active")["plan"] == "pro"
+
+
+# ---- renewals ----
+
+def test_renewal_paid_then_failed_then_recovered(shop):
+    sim = shop.sim
+    paid = shop.buy()
+    sim.settle()
+    first = shop.wait_state("active")["subscription"]
+    sub_id = paid["subscription"]["id"]
+
+    r = sim.sctl("POST", f"/subscriptions/{sub_id}/renew", {})
+    assert r["paid"] is True
+    sim.settle()
+    cur = shop.wait_state("active")["subscription"]
+    assert cur["id"] == first["id"]
+    item = sim.obj(sub_id)["items"]["data"][0]
+    assert cur["current_period_end"] == item["current_period_end"] * 1000
+    assert cur["current_period_end"] > first["current_period_end"]
+    assert [x[0] for x in shop.succeeded()] == [paid["invoice"]["id"], r["invoice"]["id"]]
+
+    # the next renewal is declined: past_due with grace, the reason kept
+    r = sim.sctl("POST", f"/subscriptions/{sub_id}/renew",
+                 {"fail": True, "decline_code": "insufficient_funds"})
+    assert r["paid"] is False
+    failed_invoice = r["invoice"]["id"]
+    sim.settle()
+    cur = shop.wait_state("past_due")
+    assert cur["plan"] == "pro"  # the grace keeps it
+    assert cur["subscription"]["grace_until"] > int(time.time() * 1000) + 2 * DAY_MS
+    (row,) = [x for x in shop.payments() if x["provider_payment_id"] == failed_invoice]
+    assert row["status"] == "failed" and row["amount"] == 999
+    assert "insufficient_funds" in row["reason"] and "attempt 1" in row["reason"]
+    assert shop.sql1("SELECT count(*) FROM billing_notices WHERE kind = 'payment_failed'") == "1"
+
+    # Stripe retries the open invoice with a new card: recovered
+    r = sim.sctl("POST", f"/subscriptions/{sub_id}/renew", {"card": "5555 5555 5555 4444"})
+    assert r["paid"] is True and r["invoice"]["id"] == failed_invoice
+    sim.settle()
+    cur = shop.wait_state("active")
+    assert cur["subscription"]["grace_until"] is None
+    (row,) = [x for x in shop.payments() if x["provider_payment_id"] == failed_invoice]
+    assert row["status"] == "succeeded" and row["attempts"] == 2
+    assert len(shop.succeeded()) == 3
+    assert shop.sql1("SELECT count(*) FROM subscriptions") == "1"
+
+
+def test_grace_ends_without_recovery(shop):
+    sim = shop.sim
+    paid = shop.buy()
+    sim.settle()
+    shop.wait_state("active")
+    sim.sctl("POST", f"/subscriptions/{paid['subscription']['id']}/renew", {"fail": True})
+    sim.settle()
+    shop.wait_state("past_due")
+    # four days on Herald's clock: the three days of grace are over
+    shop.api("POST", "/test/clock", {"advance_ms": 4 * DAY_MS}, expect=200)
+    cur = shop.wait_state("expired", timeout=30)
+    assert cur["plan"] == "free"
+    assert shop.sql1("SELECT plan FROM users WHERE telegram_id = 700") == "free"
+
+
+# ---- cancel ----
+
+def test_cancel_at_period_end(shop):
+    sim = shop.sim
+    paid = shop.buy()
+    sim.settle()
+    shop.wait_state("active")
+    sub_id = paid["subscription"]["id"]
+
+    r = shop.api("POST", "/api/v1/subscriptions/current/cancel", {}, expect=200).json()
+    assert r["subscription"]["state"] == "canceled"
+    assert r["subscription"]["cancel_at_period_end"] is True
+    assert r["plan"] == "pro"
+    # Stripe was told first, with a key naming the subscription and version
+    (req,) = sim.requests_to("POST", f"/v1/subscriptions/{sub_id}")
+    assert req["params"] == {"cancel_at_period_end": "true"}
+    assert req["idempotency_key"].startswith(f"herald-sub-{sub_id}-v")
+    assert req["status"] == 200
+    assert sim.obj(sub_id)["cancel_at_period_end"] is True
+    sim.settle()
+    # its echo (customer.subscription.updated) changed nothing more
+    assert shop.current()["subscription"]["state"] == "canceled"
+    assert shop.sql1("SELECT count(*) FROM billing_notices WHERE kind = "
+                     "'cancel_requested'") == "1"
+    # cancelling again changes nothing and asks Stripe nothing
+    shop.api("POST", "/api/v1/subscriptions/current/cancel", {}, expect=200)
+    assert len(sim.requests_to("POST", f"/v1/subscriptions/{sub_id}")) == 1
+
+    # the period ends at Stripe: deleted, down to free
+    r = sim.sctl("POST", f"/subscriptions/{sub_id}/renew", {})
+    assert r["ended"] is True
+    sim.settle()
+    cur = shop.wait_state("expired")
+    assert cur["plan"] == "free"
+    assert len(shop.succeeded()) == 1  # nothing more was charged
+
+
+# ---- refunds ----
+
+def test_refunds_partial_and_full(shop):
+    sim = shop.sim
+    paid = shop.buy()
+    sim.settle()
+    shop.wait_state("active")
+    (pay,) = shop.payments()
+    pi = paid["payment_intent"]["id"]
+
+    # the operator refunds 3.00 through Herald
+    r = shop.api("POST", f"/api/v1/admin/payments/{pay['id']}/refund",
+                 {"amount": 300, "reason": "asked nicely"}, key=shop.admin, expect=200).json()
+    assert "partial" in r["effect"] and r["repeat"] is False
+    (req,) = sim.requests_to("POST", "/v1/refunds")
+    assert req["params"]["payment_intent"] == pi and req["params"]["amount"] == "300"
+    assert req["params"]["metadata"]["herald_invoice"] == paid["invoice"]["id"]
+    assert req["idempotency_key"] == f"herald-refund-{paid['invoice']['id']}-0-300"
+    sim.settle()
+    assert shop.current()["subscription"]["state"] == "active"
+
+    # the dashboard refunds 2.00 at Stripe: charge.refunded tells Herald
+    sim.sctl("POST", "/refunds", {"payment_intent": pi, "amount": 200})
+    sim.settle()
+    refunds = sorted((x["provider_payment_id"], x["amount"]) for x in shop.payments()
+                     if x["kind"] == "refund")
+    stripe_refunds = requests.get(
+        sim.base + "/stripe/v1/refunds", params={"payment_intent": pi},
+        headers={"Authorization": f"Bearer {KEY}"}, timeout=30).json()["data"]
+    assert refunds == sorted((x["id"], x["amount"]) for x in stripe_refunds)
+    assert sum(a for _, a in refunds) == 500
+
+    # the rest, in full: the plan ends and Stripe stops the subscription
+    r = shop.api("POST", f"/api/v1/admin/payments/{pay['id']}/refund", {},
+                 key=shop.admin, expect=200).json()
+    assert "full" in r["effect"]
+    sim.settle()
+    cur = shop.wait_state("expired")
+    assert cur["plan"] == "free"
+    assert sim.obj(paid["subscription"]["id"])["status"] == "canceled"
+    charge = sim.obj(paid["charge"]["id"])
+    assert charge["amount_refunded"] == 999 and charge["refunded"] is True
+    assert shop.sql1("SELECT sum(amount) FROM payments WHERE kind = 'refund'") == "999"
+    assert shop.sql1("SELECT count(*) FROM payments WHERE kind = 'refund'") == "3"
+    # more than is left is refused, and Stripe is not asked
+    shop.api("POST", f"/api/v1/admin/payments/{pay['id']}/refund", {"amount": 1},
+             key=shop.admin, expect=409)
+    assert len(sim.requests_to("POST", "/v1/refunds")) == 2
+
+
+# ---- deliveries that repeat, come reversed, at once, or forged ----
+
+def test_duplicate_and_reversed_webhooks(shop):
+    sim = shop.sim
+    paid = shop.buy(delivery={"twice": True, "reverse": True})
+    attempts = sim.settle()
+    shop.wait_state("active")
+    # reversed: checkout.session.completed came first, and activated
+    assert attempts[0]["type"] == "checkout.session.completed"
+    assert all(a["status"] == 200 for a in attempts)
+    by_event = {}
+    for a in attempts:
+        by_event.setdefault(a["event_id"], []).append(json.loads(a["answer"]))
+    assert all(len(v) == 2 for v in by_event.values())
+    for first, second in by_event.values():
+        assert first["repeat"] is False and second["repeat"] is True
+    # exactly one effect: one payment, one subscription, each event once
+    assert shop.succeeded() == [(paid["invoice"]["id"], "999")]
+    assert shop.sql1("SELECT count(*) FROM subscriptions") == "1"
+    assert len(shop.events()) == len(by_event)
+    assert shop.sql1("SELECT count(*) FROM billing_notices WHERE kind = 'activated'") == "1"
+
+    # a renewal, twice and reversed too
+    sub_id = paid["subscription"]["id"]
+    sim.sctl("POST", f"/subscriptions/{sub_id}/renew", {"delivery": {"twice": True,
+                                                                      "reverse": True}})
+    sim.settle()
+    assert len(shop.succeeded()) == 2
+    assert shop.current()["subscription"]["state"] == "active"
+
+
+def test_concurrent_deliveries_of_one_event(shop):
+    sim = shop.sim
+    paid = shop.buy(delivery={"hold": True})
+    held = [q for q in sim.sctl("GET", "/deliveries")["queue"] if q["held"]]
+    (ev_id,) = [q["event_id"] for q in held if q["type"] == "invoice.paid"]
+    body = json.dumps(sim.obj(ev_id)).encode()
+    header = sign(body)
+
+    def post(_):
+        r = requests.post(shop.h.url("/hooks/stripe"), data=body, timeout=60,
+                          headers={"Stripe-Signature": header,
+                                   "Content-Type": "application/json"})
+        return r.status_code, r.json()
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=50) as pool:
+        answers = list(pool.map(post, range(50)))
+    assert all(status == 200 for status, _ in answers), answers
+    applied = [a for _, a in answers if not a["repeat"]]
+    assert len(applied) == 1, answers
+    assert "none -> active" in applied[0]["effect"]
+    assert shop.succeeded() == [(paid["invoice"]["id"], "999")]
+    assert shop.sql1("SELECT count(*) FROM subscriptions") == "1"
+    assert shop.sql1(f"SELECT count(*) FROM provider_events WHERE event_id = '{ev_id}'") == "1"
+    assert shop.current()["subscription"]["state"] == "active"
+
+    # the held deliveries go now: the same event once more, and the rest
+    sim.sctl("POST", "/deliveries/release", {})
+    sim.settle()
+    assert shop.succeeded() == [(paid["invoice"]["id"], "999")]
+    assert shop.sql1("SELECT count(*) FROM billing_notices WHERE kind = 'activated'") == "1"
+
+
+@pytest.mark.parametrize("signature", ["wrong_secret", "stale", "none"])
+def test_bad_signatures_change_nothing(shop, signature):
+    sim = shop.sim
+    shop.buy(delivery={"signature": signature})
+    attempts = sim.settle()
+    # every attempt refused with 400 (and retried by the simulator)
+    assert attempts and all(a["status"] == 400 for a in attempts)
+    assert all("invalid-signature" in a["answer"] for a in attempts)
+    cur = shop.current()
+    assert cur["plan"] == "free" and cur["subscription"] is None
+    assert shop.payments() == [] and shop.events() == []
+    # nothing was read from Stripe on their account
+    assert sim.requests_to("GET", "/v1/") == []
+
+
+def test_tampered_body_is_refused(shop):
+    sim = shop.sim
+    paid = shop.buy(delivery={"hold": True})
+    (ev_id,) = [q["event_id"] for q in sim.sctl("GET", "/deliveries")["queue"]
+                if q["type"] == "invoice.paid"]
+    event = sim.obj(ev_id)
+    body = json.dumps(event).encode()
+    header = sign(body)
+    forged = body.replace(b'"amount_paid": 999', b'"amount_paid": 1')
+    assert forged != body
+    for data, hdr in [(forged, header),                                  # body changed
+                      (body, sign(body, t=int(time.time()) - 301)),      # too old
+                      (body, sign(body, secret="whsec_not_ours")),       # wrong key
+                      (body, header.replace("v1=", "v0="))]:             # no v1
+        r = requests.post(shop.h.url("/hooks/stripe"), data=data, timeout=30,
+                          headers={"Stripe-Signature": hdr})
+        assert r.status_code == 400, r.text
+        assert r.json()["type"].endswith("invalid-signature")
+    assert shop.events() == [] and shop.payments() == []
+    # the genuine bytes go through
+    r = requests.post(shop.h.url("/hooks/stripe"), data=body, timeout=30,
+                      headers={"Stripe-Signature": header})
+    assert r.status_code == 200 and r.json()["repeat"] is False
+    assert shop.succeeded() == [(paid["invoice"]["id"], "999")]
