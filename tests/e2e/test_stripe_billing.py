@@ -258,6 +258,8 @@ def test_purchase_end_to_end(shop):
     # while webhooks re-read objects, nothing but the session was POSTed
     assert [q["path"] for q in sim.requests_to("POST", "/v1/")] == ["/v1/checkout/sessions"]
     assert all(q["stripe_version"] == PINNED for q in sim.sctl("GET", "/requests")["requests"])
+    # the old charge named its invoice: no search among the customer's
+    assert not any(q["path"] == "/v1/invoices" for q in sim.requests_to("GET", "/v1/invoices"))
 
 
 def test_declined_card_changes_nothing(shop):
@@ -387,6 +389,15 @@ def test_refunds_partial_and_full(shop):
     (pay,) = shop.payments()
     pi = paid["payment_intent"]["id"]
 
+    # the dashboard refunds 2.00 at Stripe: charge.refunded tells Herald,
+    # which finds the invoice among the customer's (a charge names none)
+    sim.sctl("POST", "/refunds", {"payment_intent": pi, "amount": 200})
+    sim.settle()
+    assert any(q["path"] == "/v1/invoices" for q in sim.requests_to("GET", "/v1/invoices"))
+    (ref,) = [x for x in shop.payments() if x["kind"] == "refund"]
+    assert ref["amount"] == 200 and ref["refund_of"] == pay["id"]
+    assert shop.current()["subscription"]["state"] == "active"
+
     # the operator refunds 3.00 through Herald
     r = shop.api("POST", f"/api/v1/admin/payments/{pay['id']}/refund",
                  {"amount": 300, "reason": "asked nicely"}, key=shop.admin, expect=200).json()
@@ -394,13 +405,10 @@ def test_refunds_partial_and_full(shop):
     (req,) = sim.requests_to("POST", "/v1/refunds")
     assert req["params"]["payment_intent"] == pi and req["params"]["amount"] == "300"
     assert req["params"]["metadata"]["herald_invoice"] == paid["invoice"]["id"]
-    assert req["idempotency_key"] == f"herald-refund-{paid['invoice']['id']}-0-300"
+    assert req["params"]["metadata"]["herald_reason"] == "asked nicely"
+    assert req["idempotency_key"] == f"herald-refund-{paid['invoice']['id']}-200-300"
     sim.settle()
     assert shop.current()["subscription"]["state"] == "active"
-
-    # the dashboard refunds 2.00 at Stripe: charge.refunded tells Herald
-    sim.sctl("POST", "/refunds", {"payment_intent": pi, "amount": 200})
-    sim.settle()
     refunds = sorted((x["provider_payment_id"], x["amount"]) for x in shop.payments()
                      if x["kind"] == "refund")
     stripe_refunds = requests.get(
@@ -529,3 +537,84 @@ def test_tampered_body_is_refused(shop):
                       headers={"Stripe-Signature": header})
     assert r.status_code == 200 and r.json()["repeat"] is False
     assert shop.succeeded() == [(paid["invoice"]["id"], "999")]
+
+
+# ---- order and layouts ----
+
+def test_late_update_after_deletion_changes_nothing(shop):
+    sim = shop.sim
+    paid = shop.buy()
+    sim.settle()
+    shop.wait_state("active")
+    sub_id = paid["subscription"]["id"]
+    # cancel at period end at Stripe, its update held back...
+    sim.sctl("POST", f"/subscriptions/{sub_id}/cancel",
+             {"when": "period_end", "delivery": {"hold": True}})
+    # ...then ended at once, delivered now
+    sim.sctl("POST", f"/subscriptions/{sub_id}/cancel", {"when": "now"})
+    sim.settle()
+    assert shop.wait_state("expired")["plan"] == "free"
+    # the late update arrives: its snapshot is an active subscription set to
+    # cancel, but Stripe says canceled now, and an ended one stays ended
+    sim.sctl("POST", "/deliveries/release", {})
+    attempts = sim.settle()
+    late = [a for a in attempts if a["type"] == "customer.subscription.updated"]
+    assert late and all(a["status"] == 200 for a in late)
+    assert "ignored" in json.loads(late[-1]["answer"])["effect"]
+    cur = shop.current()
+    assert cur["plan"] == "free" and cur["subscription"]["state"] == "expired"
+    assert shop.sql1("SELECT count(*) FROM billing_notices WHERE kind = "
+                     "'cancel_requested'") == "0"
+
+
+def test_cancel_and_resume_at_stripe(shop):
+    sim = shop.sim
+    paid = shop.buy()
+    sim.settle()
+    shop.wait_state("active")
+    sub_id = paid["subscription"]["id"]
+    sim.sctl("POST", f"/subscriptions/{sub_id}/cancel", {"when": "period_end"})
+    sim.settle()
+    cur = shop.wait_state("canceled")
+    assert cur["subscription"]["cancel_at_period_end"] is True and cur["plan"] == "pro"
+    sim.sctl("POST", f"/subscriptions/{sub_id}/cancel", {"when": "resume"})
+    sim.settle()
+    cur = shop.wait_state("active")
+    assert cur["subscription"]["cancel_at_period_end"] is False
+    kinds = shop.sql("SELECT kind FROM billing_notices ORDER BY id")
+    assert kinds == [("activated",), ("cancel_requested",), ("reactivated",)]
+    # and it renews as before
+    sim.sctl("POST", f"/subscriptions/{sub_id}/renew", {})
+    sim.settle()
+    assert len(shop.succeeded()) == 2
+
+
+def test_old_layout_webhooks(shop):
+    """Webhooks rendered in a version before 2025-03-31 (invoice.subscription,
+    invoice.payment_intent, charge.invoice, periods on the subscription)
+    while Herald's own requests stay pinned to the new layout."""
+    sim = shop.sim
+    sim.sctl("POST", "/config", {"layout": "old"})
+    paid = shop.buy()
+    attempts = sim.settle()
+    assert all(a["status"] == 200 for a in attempts)
+    first = shop.wait_state("active")["subscription"]
+    sub_id = paid["subscription"]["id"]
+    inv = sim.sctl("GET", f"/objects/{paid['invoice']['id']}", layout="old")
+    assert inv["subscription"] == sub_id  # the old layout indeed
+    r = sim.sctl("POST", f"/subscriptions/{sub_id}/renew", {})
+    sim.settle()
+    cur = shop.wait_state("active")["subscription"]
+    assert cur["current_period_end"] > first["current_period_end"]
+    assert [x[0] for x in shop.succeeded()] == [paid["invoice"]["id"], r["invoice"]["id"]]
+    # a refund at Stripe: the old charge names its invoice
+    renewal = sim.sctl("GET", f"/objects/{r['invoice']['id']}", layout="old")
+    sim.sctl("POST", "/refunds", {"charge": renewal["charge"], "amount": 100})
+    sim.settle()
+    (ref,) = [x for x in shop.payments() if x["kind"] == "refund"]
+    assert ref["amount"] == 100
+    assert shop.sql1(f"SELECT p.provider_payment_id FROM payments r JOIN payments p ON "
+                     f"p.id = r.refund_of WHERE r.id = {ref['id']}") == r["invoice"]["id"]
+    assert all(q["stripe_version"] == PINNED for q in sim.sctl("GET", "/requests")["requests"])
+    # the old charge named its invoice: no search among the customer's
+    assert not any(q["path"] == "/v1/invoices" for q in sim.requests_to("GET", "/v1/invoices"))
