@@ -51,6 +51,34 @@ static int in_tx(struct store *st, int (*fn)(struct store_conn *, void *, struct
 	return rc;
 }
 
+/*
+ * What Stripe refused is not the user's fault: a wrong secret key must not
+ * answer them 401, nor a parameter Stripe rejects 422, and Stripe's message
+ * (which may quote the key's last characters) is for the operator's log.
+ * Such failures become -ERR_UNAVAILABLE: Stripe cannot be used now.
+ */
+static int provider_failed(int rc, struct err *e)
+{
+	if (e) {
+		log_warn("msg=\"stripe refused a call\" error=\"%s\"", e->msg);
+		err_set(e, ERR_UNAVAILABLE,
+		        "stripe cannot take this request now; try again later or use another "
+		        "provider");
+	}
+	return rc == -ERR_TIMEOUT || rc == -ERR_BUSY ? rc : -ERR_UNAVAILABLE;
+}
+
+/* For the operator (a refund): Stripe's message stays, but a key Stripe
+ * refuses is Stripe being unusable, not the admin's credentials. */
+static int operator_sees(int rc, struct err *e)
+{
+	if (rc != -ERR_AUTH)
+		return rc;
+	if (e)
+		e->code = ERR_UNAVAILABLE;
+	return -ERR_UNAVAILABLE;
+}
+
 /* ---- checkout -------------------------------------------------------------- */
 
 /* The plan's name as people read it ("Pro"); the id when it has none. */
@@ -134,7 +162,7 @@ int stripe_checkout_start(struct app *a, const struct user *u, struct billing_or
 	rc = stripe_call(&sc, "POST", "/v1/checkout/sessions", params, key, &session, &se, e);
 	json_decref(params);
 	if (rc)
-		return rc;
+		return provider_failed(rc, e);
 	id = json_string_value(json_object_get(session, "id"));
 	url = json_string_value(json_object_get(session, "url"));
 	if (!id || !stripe_id_ok(id) || strncmp(id, "cs_", 3) != 0 || !url ||
@@ -174,7 +202,7 @@ int stripe_cancel_at_period_end(struct app *a, const char *psub, int64_t id, int
 	rc = stripe_call(&sc, "POST", path, params, key, &sub, NULL, e);
 	json_decref(params);
 	if (rc)
-		return rc;
+		return provider_failed(rc, e);
 	stripe_sub_read(sub, &s);
 	json_decref(sub);
 	log_info("msg=\"stripe subscription set to cancel at period end\" subscription=%lld "
@@ -256,7 +284,7 @@ int stripe_refund_start(struct app *a, const struct billing_refund *p, int64_t a
 	snprintf(path, sizeof(path), "/v1/invoices/%s", inv_id);
 	rc = stripe_get_expanded(&sc, path, NULL, "payments", &v, e);
 	if (rc)
-		return rc;
+		return operator_sees(rc, e);
 	stripe_invoice_read(v, &inv);
 	json_decref(v);
 	v = NULL;
@@ -279,7 +307,7 @@ int stripe_refund_start(struct app *a, const struct billing_refund *p, int64_t a
 	rc = stripe_call(&sc, "POST", "/v1/refunds", params, key, &v, &se, e);
 	json_decref(params);
 	if (rc)
-		return rc;
+		return operator_sees(rc, e);
 	stripe_refund_read(v, &re);
 	json_decref(v);
 	if (!re.id[0] || re.amount <= 0)

@@ -618,3 +618,46 @@ def test_old_layout_webhooks(shop):
     assert all(q["stripe_version"] == PINNED for q in sim.sctl("GET", "/requests")["requests"])
     # the old charge named its invoice: no search among the customer's
     assert not any(q["path"] == "/v1/invoices" for q in sim.requests_to("GET", "/v1/invoices"))
+
+
+# ---- when Stripe says no ----
+
+def test_stripe_refusing_herald_is_not_the_users_fault(ssim, make_herald):
+    """A wrong secret key, or Stripe out of reach: the user gets 503-like
+    answers about the provider, never a 401 about their own credentials,
+    and nothing is half done."""
+    wrong = make_herald(HERALD_STRIPE_API=ssim.base + "/stripe",
+                        HERALD_STRIPE_SECRET_KEY="sk_test_not_the_right_one_1234",
+                        HERALD_STRIPE_WEBHOOK_SECRET=SECRET)
+    wrong.start()
+    key = wrong.user_with_key(USER_TG)
+    r = requests.post(wrong.url("/api/v1/subscriptions"), timeout=60,
+                      headers={"Authorization": f"Bearer {key}"},
+                      json={"plan": "pro", "period": "month", "provider": "stripe"})
+    assert r.status_code == 422, r.text
+    assert r.json()["type"] == "/problems/provider-unavailable"
+    assert "sk_test" not in r.text and "1234" not in r.text
+    (req,) = ssim.requests_to("POST", "/v1/checkout/sessions")
+    assert req["status"] == 401 and req["auth"] == "bearer"
+    # the order waits, unpaid and unlinked
+    assert [tuple(str(v) for v in row) for row in
+            wrong.sql("SELECT state, coalesce(provider_ref, '') FROM orders")] == \
+        [("pending", "")]
+    assert "sk_test_not_the_right_one_1234" not in wrong.logtext()
+    wrong.stop()
+
+    down = make_herald(HERALD_STRIPE_API="http://127.0.0.1:9/stripe",
+                       HERALD_STRIPE_SECRET_KEY=KEY, HERALD_STRIPE_WEBHOOK_SECRET=SECRET)
+    down.start()
+    key = down.user_with_key(USER_TG + 1)  # (on SQLite both share one file)
+    r = requests.post(down.url("/api/v1/subscriptions"), timeout=60,
+                      headers={"Authorization": f"Bearer {key}"},
+                      json={"plan": "pro", "period": "month", "provider": "stripe"})
+    assert r.status_code == 422 and r.json()["type"] == "/problems/provider-unavailable"
+    # a webhook that needs the API cannot be applied: 503, nothing recorded
+    body = json.dumps({"id": "evt_down_1", "object": "event", "type": "invoice.paid",
+                       "data": {"object": {"id": "in_x", "object": "invoice"}}}).encode()
+    r = requests.post(down.url("/hooks/stripe"), data=body, timeout=60,
+                      headers={"Stripe-Signature": sign(body)})
+    assert r.status_code == 503 and r.headers.get("Retry-After")
+    assert str(down.sql("SELECT count(*) FROM provider_events")[0][0]) == "0"
