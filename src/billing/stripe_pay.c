@@ -318,6 +318,13 @@ int stripe_refund_start(struct app *a, const struct billing_refund *p, int64_t a
 	rc = in_tx(a->store, record_tx, &x, e);
 	if (rc)
 		return rc;
+	/* charge.refunded may have been applied while this call waited for its
+	 * answer: the ledger has the refund already, but it was made here */
+	if (ef->repeat)
+		snprintf(ef->text, sizeof(ef->text),
+		         "refund %.60s of %lld %s (%s) made; Stripe's webhook recorded it first",
+		         re.id, (long long)re.amount, p->currency,
+		         p->refunded_before + re.amount >= p->amount_paid ? "full" : "partial");
 	log_info("msg=\"stripe refund\" payment=%lld invoice=%s refund=%s amount=%lld status=%s",
 	         (long long)p->payment_id, inv_id, re.id, (long long)re.amount, re.status);
 	if (p->refunded_before + re.amount >= p->amount_paid && ef->subscription_id)
