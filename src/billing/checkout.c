@@ -373,7 +373,9 @@ int billing_cancel(struct app *a, int64_t user_id, struct err *e)
 	return in_tx(a->store, cancel_tx, &x, e);
 }
 
-billing_refund_fn *const billing_refunders[BP__COUNT] = {0};
+billing_refund_fn *const billing_refunders[BP__COUNT] = {
+    [BP_CLICK] = click_refund,
+};
 
 int billing_refund(struct app *a, int64_t payment_id, int64_t amount, const char *reason,
                    struct billing_effect *ef, struct err *e)
