@@ -135,7 +135,7 @@ class Node:
         self.env = dict(env, HERALD_LISTEN=f"127.0.0.1:{self.port}",
                         HERALD_ROLES="api,worker", HERALD_BOT_TOKEN=SIM_TOKEN,
                         HERALD_TELEGRAM_API=self.sim_url, HERALD_TEST_CLOCK="0",
-                        HERALD_TELEGRAM_RATE=str(rate), HERALD_LOG_LEVEL="warn",
+                        HERALD_TELEGRAM_RATE=str(rate), HERALD_LOG_LEVEL="info",
                         # the API's per-user budget (20/s) would make the
                         # creation rate a measure of that limiter
                         HERALD_API_RATE="100000", HERALD_API_BURST="100000")
@@ -329,7 +329,24 @@ def measure(node, n, due_ms, t_run):
             "max": late[-1] / 1000}
 
 
-def run_burst(herald, backend, pg, rate, n, nchannels, label):
+def dump(node, dump_dir, label):
+    """Keep each delivery (chat, post, due, sent, attempts) and the logs of a run."""
+    if not dump_dir:
+        return
+    os.makedirs(dump_dir, exist_ok=True)
+    name = re.sub(r"[^A-Za-z0-9]+", "-", label).strip("-")
+    rows = node.store.rows("SELECT id, chat_id, post_id, due_at, sent_at, attempts, state "
+                           "FROM deliveries ORDER BY sent_at")
+    with open(os.path.join(dump_dir, name + ".csv"), "w") as f:
+        f.write("id,chat_id,post_id,due_at,sent_at,attempts,state\n")
+        for r in rows:
+            f.write(",".join(r) + "\n")
+    for f in node.logs:
+        f.flush()
+        shutil.copy(f.name, os.path.join(dump_dir, name + "-" + os.path.basename(f.name)))
+
+
+def run_burst(herald, backend, pg, rate, n, nchannels, label, dump_dir=None):
     work = tempfile.mkdtemp(prefix="herald-delivery-bench-")
     node = Node(herald, work, backend, pg, rate)
     try:
@@ -384,6 +401,7 @@ def run_burst(herald, backend, pg, rate, n, nchannels, label):
         res["sends"] = st["requests"].get("sendMessage", 0)
         res["outcomes"] = node.metrics()
         res["problems"] = verify(node, expected)
+        dump(node, dump_dir, label)
         log(f"  {label}: drain {res['drain_s']:.1f} s (ideal {ideal:.1f} s at {rate}/s: "
             f"{res['drain_s'] / ideal:.3f}x; {res['drain_s'] / res['ideal_tg']:.3f}x of "
             f"{n / TELEGRAM_RATE:.1f} s at 30/s), lateness p50 {res['p50']:.1f} s p99 "
@@ -398,7 +416,7 @@ def run_burst(herald, backend, pg, rate, n, nchannels, label):
         shutil.rmtree(work, ignore_errors=True)
 
 
-def run_capacity(herald, backend, pg, rate, per_second, seconds, nchannels):
+def run_capacity(herald, backend, pg, rate, per_second, seconds, nchannels, dump_dir=None):
     """per_second deliveries due at each of `seconds` consecutive seconds."""
     work = tempfile.mkdtemp(prefix="herald-delivery-bench-")
     node = Node(herald, work, backend, pg, rate)
@@ -437,6 +455,7 @@ def run_capacity(herald, backend, pg, rate, per_second, seconds, nchannels):
         res["violations"] = st["violations"]
         res["outcomes"] = node.metrics()
         res["problems"] = verify(node, expected)
+        dump(node, dump_dir, label)
         log(f"  {label}: lateness p50 {res['p50'] * 1000:.0f} ms p99 {res['p99'] * 1000:.0f} ms "
             f"max {res['max'] * 1000:.0f} ms, 429s {res['too_many_requests']}, violations "
             f"{res['violations']}, outcomes {res['outcomes']}, problems {res['problems'][:5]}")
@@ -506,6 +525,10 @@ def main():
     ap.add_argument("--no-capacity", action="store_true")
     ap.add_argument("--cap-rate", type=int, default=20)
     ap.add_argument("--cap-seconds", type=int, default=60)
+    ap.add_argument("--rate", type=int, default=28,
+                    help="HERALD_TELEGRAM_RATE of the main burst (28 is Herald's default)")
+    ap.add_argument("--dump", metavar="DIR",
+                    help="keep each run's deliveries (CSV) and logs in DIR")
     args = ap.parse_args()
     if args.quick:
         args.deliveries, args.channels, args.cap_seconds = 600, 100, 20
@@ -522,16 +545,16 @@ def main():
             pg = servers.Postgres().start()
         for backend in backends:
             for rnd in range(args.rounds):
-                r = run_burst(herald, backend, pg, 28, args.deliveries, args.channels,
-                              f"{backend} burst rate 28 (round {rnd + 1})")
-                bursts.setdefault((backend, 28), []).append(r)
-            if not args.no_rate30:
+                r = run_burst(herald, backend, pg, args.rate, args.deliveries, args.channels,
+                              f"{backend} burst rate {args.rate} (round {rnd + 1})", args.dump)
+                bursts.setdefault((backend, args.rate), []).append(r)
+            if not args.no_rate30 and args.rate != 30:
                 r = run_burst(herald, backend, pg, 30, args.deliveries, args.channels,
-                              f"{backend} burst rate 30")
+                              f"{backend} burst rate 30", args.dump)
                 bursts.setdefault((backend, 30), []).append(r)
             if not args.no_capacity:
-                caps.append(run_capacity(herald, backend, pg, 28, args.cap_rate,
-                                         args.cap_seconds, args.channels))
+                caps.append(run_capacity(herald, backend, pg, args.rate, args.cap_rate,
+                                         args.cap_seconds, args.channels, args.dump))
     except Fail as e:
         sys.exit(f"delivery_bench: {e}")
     finally:
