@@ -114,6 +114,7 @@ static int c_reset(struct http_req *r)
 	sim_broadcast(s);
 	pthread_mutex_unlock(&s->mu);
 	sim_payme_reset(s->payme);
+	sim_click_reset(s->click);
 	return reply(r, json_pack("{s:b}", "ok", 1));
 }
 

@@ -29,6 +29,11 @@ bool sim_drivers_opt(struct sim_opts *o, const char *a, const char *v)
 	    {"--payme-endpoint", offsetof(struct sim_opts, payme.endpoint)},
 	    {"--payme-key", offsetof(struct sim_opts, payme.key)},
 	    {"--payme-merchant", offsetof(struct sim_opts, payme.merchant_id)},
+	    {"--click-prepare", offsetof(struct sim_opts, click.prepare_url)},
+	    {"--click-complete", offsetof(struct sim_opts, click.complete_url)},
+	    {"--click-secret", offsetof(struct sim_opts, click.secret)},
+	    {"--click-service-id", offsetof(struct sim_opts, click.service_id)},
+	    {"--click-merchant-id", offsetof(struct sim_opts, click.merchant_id)},
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(opts); i++) {

@@ -37,6 +37,7 @@
 #define DRV_TIMEOUT_MS  10000         /* default wait for the merchant */
 
 struct sim_payme;
+struct sim_click;
 
 /*
  * Create a driver from the command line's options (any may be NULL: unset).
@@ -70,6 +71,12 @@ struct sim_payme_link {
  */
 void sim_payme_link_parse(struct str b64, struct sim_payme_link *k);
 void sim_payme_link_release(struct sim_payme_link *k);
+
+int sim_click_new(struct sim_click **out, const struct sim_click_opts *o, struct err *e) WUR;
+void sim_click_reset(struct sim_click *c);
+void sim_click_free(struct sim_click *c);
+extern const struct route sim_click_routes[];
+extern const size_t sim_click_nroutes;
 
 /*
  * `herald sim` options of the drivers: when a is one of them (it takes the

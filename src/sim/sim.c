@@ -35,6 +35,7 @@ static struct route *routes_new(size_t *n)
 	} parts[] = {
 	    {sim_control_routes, sim_control_nroutes},
 	    {sim_payme_routes, sim_payme_nroutes},
+	    {sim_click_routes, sim_click_nroutes},
 	    {tail, ARRAY_SIZE(tail)}, /* last: /{tok}/{method} matches much */
 	};
 	struct route *r;
@@ -84,7 +85,8 @@ int sim_start(struct sim **out, const struct sim_opts *o, struct err *e)
 	s->bot_username = xstrdup(o->bot_username ? o->bot_username : "HeraldDemoBot");
 	s->rate_limits_default = o->rate_limits;
 	sim_world_init(s);
-	if ((rc = sim_payme_new(&s->payme, &o->payme, e))) {
+	if ((rc = sim_payme_new(&s->payme, &o->payme, e)) ||
+	    (rc = sim_click_new(&s->click, &o->click, e))) {
 		sim_free(s);
 		return rc;
 	}
@@ -142,6 +144,7 @@ void sim_free(struct sim *s)
 		pthread_join(s->webhook_thread, NULL);
 	sim_world_release(s);
 	sim_payme_free(s->payme);
+	sim_click_free(s->click);
 	pthread_cond_destroy(&s->cv);
 	pthread_mutex_destroy(&s->mu);
 	free(s->token);
@@ -155,9 +158,11 @@ static void usage(FILE *out)
 	fputs("usage: herald sim [--listen HOST:PORT] [--token T] [--username NAME] "
 	      "[--no-rate-limits]\n"
 	      "                  [--payme-endpoint URL] [--payme-key KEY] [--payme-merchant ID]\n"
+	      "                  [--click-prepare URL] [--click-complete URL] [--click-secret S]\n"
+	      "                  [--click-service-id N] [--click-merchant-id N]\n"
 	      "\n"
-	      "Serve a simulator of the Telegram Bot API (docs/simulator.md), and a driver that\n"
-	      "plays Payme against a merchant (docs/sim-payme-click.md).\n"
+	      "Serve a simulator of the Telegram Bot API (docs/simulator.md), and drivers that\n"
+	      "play Payme and Click against a merchant (docs/sim-payme-click.md).\n"
 	      "\n"
 	      "  --listen HOST:PORT     where to listen (default " SIM_DEFAULT_LISTEN ")\n"
 	      "  --token T              the bot's token (default " SIM_DEFAULT_TOKEN ")\n"
@@ -165,7 +170,12 @@ static void usage(FILE *out)
 	      "  --no-rate-limits       do not enforce Telegram's flood limits\n"
 	      "  --payme-endpoint URL   where Payme's requests go (Herald's /hooks/payme)\n"
 	      "  --payme-key KEY        the cashbox key (Basic auth, login Paycom)\n"
-	      "  --payme-merchant ID    the cashbox id the checkout page /payme/<base64> knows\n",
+	      "  --payme-merchant ID    the cashbox id the checkout page /payme/<base64> knows\n"
+	      "  --click-prepare URL    where Click's Prepare goes (/hooks/click/prepare)\n"
+	      "  --click-complete URL   where Click's Complete goes (/hooks/click/complete)\n"
+	      "  --click-secret S       the service's secret key (sign_string, Merchant API)\n"
+	      "  --click-service-id N   the service id\n"
+	      "  --click-merchant-id N  the merchant id the payment page knows\n",
 	      out);
 }
 

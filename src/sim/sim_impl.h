@@ -200,6 +200,7 @@ struct sim {
 	uint64_t seq;     /* for ids of files, queries, media groups */
 
 	struct sim_payme *payme; /* the drivers (drivers.h), with locks of their own */
+	struct sim_click *click;
 };
 
 /* One Bot API call being answered. */
