@@ -109,6 +109,8 @@ static int64_t now_ms(const struct ck *k)
 	return clock_now_ms() + k->offset_ms;
 }
 
+/* Copy the configuration for a flow; -ERR_CONFLICT when a URL, the secret or
+ * the service id is not set. Release k with ck_release (it holds the secret). */
 static int ck_load(struct sim_click *c, struct ck *k)
 {
 	int rc = 0;

@@ -102,7 +102,8 @@ static void auth_line(char *out, size_t outsz, const char *login, const char *ke
 	buf_release(&b64);
 }
 
-/* Copy the configuration for a flow; -1 (answered) when no endpoint is set. */
+/* Copy the configuration for a flow; -ERR_CONFLICT when no endpoint or key
+ * is set. Release m with pm_release (it holds the key in header lines). */
 static int pm_load(struct sim_payme *p, struct pm *m)
 {
 	const char *wrong = "not-the-key";
