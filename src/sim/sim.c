@@ -3,10 +3,10 @@
  *
  * The HTTP server runs a thread per connection (a long poll holds its
  * thread for up to its timeout without delaying anyone else) with a route
- * table of the control API, the web page and /{tok}/{method} for the Bot
- * API. A second thread delivers webhooks. Stopping sets a flag and wakes
- * every waiter, so held requests answer at once, then stops the server and
- * joins the delivery thread.
+ * table of the control API, the Payme and Click drivers' routes, the web
+ * page and /{tok}/{method} for the Bot API. A second thread delivers webhooks. Stopping sets a flag
+ * and wakes every waiter, so held requests answer at once, then stops the server and joins the
+ * delivery thread.
  */
 #include "sim/sim.h"
 
@@ -19,6 +19,7 @@
 #include "lib/hc.h"
 #include "lib/log.h"
 #include "lib/mem.h"
+#include "sim/drivers.h"
 #include "sim/sim_impl.h"
 
 static struct route *routes_new(size_t *n)
@@ -28,11 +29,26 @@ static struct route *routes_new(size_t *n)
 	    {"GET", "/{tok}/{method}", sim_botapi, 0, "a Bot API method"},
 	    {"POST", "/{tok}/{method}", sim_botapi, 0, "a Bot API method"},
 	};
-	struct route *r = xcalloc(sim_control_nroutes + ARRAY_SIZE(tail), sizeof(*r));
+	const struct {
+		const struct route *r;
+		size_t n;
+	} parts[] = {
+	    {sim_control_routes, sim_control_nroutes},
+	    {sim_payme_routes, sim_payme_nroutes},
+	    {sim_click_routes, sim_click_nroutes},
+	    {tail, ARRAY_SIZE(tail)}, /* last: /{tok}/{method} matches much */
+	};
+	struct route *r;
 
-	memcpy(r, sim_control_routes, sim_control_nroutes * sizeof(*r));
-	memcpy(r + sim_control_nroutes, tail, sizeof(tail));
-	*n = sim_control_nroutes + ARRAY_SIZE(tail);
+	*n = 0;
+	for (size_t i = 0; i < ARRAY_SIZE(parts); i++)
+		*n += parts[i].n;
+	r = xcalloc(*n, sizeof(*r));
+	*n = 0;
+	for (size_t i = 0; i < ARRAY_SIZE(parts); i++) {
+		memcpy(r + *n, parts[i].r, parts[i].n * sizeof(*r));
+		*n += parts[i].n;
+	}
 	return r;
 }
 
@@ -69,6 +85,11 @@ int sim_start(struct sim **out, const struct sim_opts *o, struct err *e)
 	s->bot_username = xstrdup(o->bot_username ? o->bot_username : "HeraldDemoBot");
 	s->rate_limits_default = o->rate_limits;
 	sim_world_init(s);
+	if ((rc = sim_payme_new(&s->payme, &o->payme, e)) ||
+	    (rc = sim_click_new(&s->click, &o->click, e))) {
+		sim_free(s);
+		return rc;
+	}
 	hc_global_init();
 
 	ow->routes = routes_new(&nroutes);
@@ -122,6 +143,8 @@ void sim_free(struct sim *s)
 	if (s->webhook_thread_started)
 		pthread_join(s->webhook_thread, NULL);
 	sim_world_release(s);
+	sim_payme_free(s->payme);
+	sim_click_free(s->click);
 	pthread_cond_destroy(&s->cv);
 	pthread_mutex_destroy(&s->mu);
 	free(s->token);
@@ -134,13 +157,25 @@ static void usage(FILE *out)
 {
 	fputs("usage: herald sim [--listen HOST:PORT] [--token T] [--username NAME] "
 	      "[--no-rate-limits]\n"
+	      "                  [--payme-endpoint URL] [--payme-key KEY] [--payme-merchant ID]\n"
+	      "                  [--click-prepare URL] [--click-complete URL] [--click-secret S]\n"
+	      "                  [--click-service-id N] [--click-merchant-id N]\n"
 	      "\n"
-	      "Serve a simulator of the Telegram Bot API (docs/simulator.md).\n"
+	      "Serve a simulator of the Telegram Bot API (docs/simulator.md), and drivers that\n"
+	      "play Payme and Click against a merchant (docs/sim-payme-click.md).\n"
 	      "\n"
-	      "  --listen HOST:PORT  where to listen (default " SIM_DEFAULT_LISTEN ")\n"
-	      "  --token T           the bot's token (default " SIM_DEFAULT_TOKEN ")\n"
-	      "  --username NAME     the bot's username (default HeraldDemoBot)\n"
-	      "  --no-rate-limits    do not enforce Telegram's flood limits\n",
+	      "  --listen HOST:PORT     where to listen (default " SIM_DEFAULT_LISTEN ")\n"
+	      "  --token T              the bot's token (default " SIM_DEFAULT_TOKEN ")\n"
+	      "  --username NAME        the bot's username (default HeraldDemoBot)\n"
+	      "  --no-rate-limits       do not enforce Telegram's flood limits\n"
+	      "  --payme-endpoint URL   where Payme's requests go (Herald's /hooks/payme)\n"
+	      "  --payme-key KEY        the cashbox key (Basic auth, login Paycom)\n"
+	      "  --payme-merchant ID    the cashbox id the checkout page /payme/<base64> knows\n"
+	      "  --click-prepare URL    where Click's Prepare goes (/hooks/click/prepare)\n"
+	      "  --click-complete URL   where Click's Complete goes (/hooks/click/complete)\n"
+	      "  --click-secret S       the service's secret key (sign_string, Merchant API)\n"
+	      "  --click-service-id N   the service id\n"
+	      "  --click-merchant-id N  the merchant id the payment page knows\n",
 	      out);
 }
 
@@ -171,6 +206,8 @@ int sim_main(int argc, char **argv)
 			o.token = argv[++i];
 		} else if (i + 1 < argc && strcmp(a, "--username") == 0) {
 			o.bot_username = argv[++i];
+		} else if (i + 1 < argc && sim_drivers_opt(&o, a, argv[i + 1])) {
+			i++;
 		} else {
 			fprintf(stderr, "herald sim: %s: unknown option or missing value\n", a);
 			usage(stderr);

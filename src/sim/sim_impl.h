@@ -198,6 +198,9 @@ struct sim {
 	json_t *demo;
 	json_t *commands; /* setMyCommands, or NULL */
 	uint64_t seq;     /* for ids of files, queries, media groups */
+
+	struct sim_payme *payme; /* the drivers (drivers.h), with locks of their own */
+	struct sim_click *click;
 };
 
 /* One Bot API call being answered. */
