@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import http.server
 import json
+import os
 import signal
 import subprocess
 import threading
@@ -197,6 +198,12 @@ class Sim:
         return self.pay(cs, card)
 
 
+def sim_env():
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HERALD_")}
+    env["HERALD_LOG_LEVEL"] = "info"  # one line per request: checked for secrets
+    return env
+
+
 @pytest.fixture(scope="module")
 def sim_proc(tmp_path_factory):
     port = servers.free_port()
@@ -204,8 +211,7 @@ def sim_proc(tmp_path_factory):
     with open(log, "wb") as errf:
         p = subprocess.Popen([BIN, "sim", "--listen", f"127.0.0.1:{port}", "--stripe-key", KEY,
                               "--stripe-webhook-secret", SECRET],
-                             stdout=subprocess.PIPE, stderr=errf,
-                             env={"HERALD_LOG_LEVEL": "info"})
+                             stdout=subprocess.PIPE, stderr=errf, env=sim_env())
         line = p.stdout.readline().decode()
         assert line.strip() == f"sim listening on http://127.0.0.1:{port}", line
         yield Sim(f"http://127.0.0.1:{port}")
@@ -1106,7 +1112,7 @@ def test_options_and_help(tmp_path):
     port = servers.free_port()
     p = subprocess.Popen([BIN, "sim", "--listen", f"127.0.0.1:{port}", "--stripe-webhook",
                           rec.url, "--stripe-webhook-secret", SECRET],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=sim_env())
     try:
         assert p.stdout.readline().decode().startswith("sim listening")
         s = Sim(f"http://127.0.0.1:{port}")
