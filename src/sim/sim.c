@@ -3,10 +3,11 @@
  *
  * The HTTP server runs a thread per connection (a long poll holds its
  * thread for up to its timeout without delaying anyone else) with a route
- * table of the control API, the Payme and Click drivers' routes, the web
- * page and /{tok}/{method} for the Bot API. A second thread delivers webhooks. Stopping sets a flag
- * and wakes every waiter, so held requests answer at once, then stops the server and joins the
- * delivery thread.
+ * table of the control API, the Payme and Click drivers' and the Stripe
+ * simulator's routes (stripe.h), the web page and /{tok}/{method} for the
+ * Bot API. A second thread delivers webhooks; the Stripe simulator has its
+ * own. Stopping sets a flag and wakes every waiter, so held requests answer
+ * at once, then stops the server and joins the delivery threads.
  */
 #include "sim/sim.h"
 
@@ -21,6 +22,7 @@
 #include "lib/mem.h"
 #include "sim/drivers.h"
 #include "sim/sim_impl.h"
+#include "sim/stripe.h"
 
 static struct route *routes_new(size_t *n)
 {
@@ -36,6 +38,7 @@ static struct route *routes_new(size_t *n)
 	    {sim_control_routes, sim_control_nroutes},
 	    {sim_payme_routes, sim_payme_nroutes},
 	    {sim_click_routes, sim_click_nroutes},
+	    {sim_stripe_routes, sim_stripe_nroutes},
 	    {tail, ARRAY_SIZE(tail)}, /* last: /{tok}/{method} matches much */
 	};
 	struct route *r;
@@ -91,6 +94,10 @@ int sim_start(struct sim **out, const struct sim_opts *o, struct err *e)
 		return rc;
 	}
 	hc_global_init();
+	s->stripe =
+	    sim_stripe_new(&(struct sim_stripe_opts){.key = o->stripe_key,
+	                                             .webhook_url = o->stripe_webhook,
+	                                             .webhook_secret = o->stripe_webhook_secret});
 
 	ow->routes = routes_new(&nroutes);
 	ho.host = o->host ? o->host : "127.0.0.1";
@@ -142,6 +149,7 @@ void sim_free(struct sim *s)
 	}
 	if (s->webhook_thread_started)
 		pthread_join(s->webhook_thread, NULL);
+	sim_stripe_free(s->stripe);
 	sim_world_release(s);
 	sim_payme_free(s->payme);
 	sim_click_free(s->click);
@@ -160,9 +168,12 @@ static void usage(FILE *out)
 	      "                  [--payme-endpoint URL] [--payme-key KEY] [--payme-merchant ID]\n"
 	      "                  [--click-prepare URL] [--click-complete URL] [--click-secret S]\n"
 	      "                  [--click-service-id N] [--click-merchant-id N]\n"
+	      "                  [--stripe-key K] [--stripe-webhook URL] [--stripe-webhook-secret "
+	      "S]\n"
 	      "\n"
-	      "Serve a simulator of the Telegram Bot API (docs/simulator.md), and drivers that\n"
-	      "play Payme and Click against a merchant (docs/sim-payme-click.md).\n"
+	      "Serve a simulator of the Telegram Bot API (docs/simulator.md), drivers that\n"
+	      "play Payme and Click against a merchant (docs/sim-payme-click.md), and a\n"
+	      "simulator of Stripe under /stripe (docs/sim-stripe.md).\n"
 	      "\n"
 	      "  --listen HOST:PORT     where to listen (default " SIM_DEFAULT_LISTEN ")\n"
 	      "  --token T              the bot's token (default " SIM_DEFAULT_TOKEN ")\n"
@@ -175,7 +186,12 @@ static void usage(FILE *out)
 	      "  --click-complete URL   where Click's Complete goes (/hooks/click/complete)\n"
 	      "  --click-secret S       the service's secret key (sign_string, Merchant API)\n"
 	      "  --click-service-id N   the service id\n"
-	      "  --click-merchant-id N  the merchant id the payment page knows\n",
+	      "  --click-merchant-id N  the merchant id the payment page knows\n"
+	      "  --stripe-key K         the Stripe secret key clients must send\n"
+	      "                         (default " SIM_STRIPE_DEFAULT_KEY ")\n"
+	      "  --stripe-webhook URL   where Stripe events are POSTed (default: nowhere)\n"
+	      "  --stripe-webhook-secret S\n"
+	      "                         the whsec_ secret that signs them\n",
 	      out);
 }
 
@@ -208,11 +224,25 @@ int sim_main(int argc, char **argv)
 			o.bot_username = argv[++i];
 		} else if (i + 1 < argc && sim_drivers_opt(&o, a, argv[i + 1])) {
 			i++;
+		} else if (i + 1 < argc && strcmp(a, "--stripe-key") == 0) {
+			o.stripe_key = argv[++i];
+		} else if (i + 1 < argc && strcmp(a, "--stripe-webhook") == 0) {
+			o.stripe_webhook = argv[++i];
+		} else if (i + 1 < argc && strcmp(a, "--stripe-webhook-secret") == 0) {
+			o.stripe_webhook_secret = argv[++i];
 		} else {
 			fprintf(stderr, "herald sim: %s: unknown option or missing value\n", a);
 			usage(stderr);
 			return 2;
 		}
+	}
+	if ((o.stripe_key && !*o.stripe_key) ||
+	    (o.stripe_webhook_secret && !*o.stripe_webhook_secret) ||
+	    (o.stripe_webhook && strncmp(o.stripe_webhook, "http://", 7) &&
+	     strncmp(o.stripe_webhook, "https://", 8))) {
+		fprintf(stderr, "herald sim: --stripe-webhook must be an http(s) URL; "
+		                "--stripe-key and --stripe-webhook-secret must not be empty\n");
+		return 2;
 	}
 	if (config_parse_listen(listen, host, sizeof(host), &o.port)) {
 		fprintf(stderr, "herald sim: --listen: \"%s\" is not HOST:PORT\n", listen);

@@ -45,6 +45,10 @@ struct sim_opts {
 	bool rate_limits;         /* enforce Telegram's limits with 429 */
 	struct sim_payme_opts payme;
 	struct sim_click_opts click;
+	/* the Stripe simulator (docs/sim-stripe.md); NULL: its defaults */
+	const char *stripe_key;            /* the secret key it accepts */
+	const char *stripe_webhook;        /* where it posts events */
+	const char *stripe_webhook_secret; /* the whsec_ it signs them with */
 };
 
 #define SIM_DEFAULT_TOKEN  "123456789:SIMTOKEN-demo"
@@ -62,7 +66,7 @@ void sim_free(struct sim *s);
 
 /*
  * `herald sim [--listen HOST:PORT] [--token T] [--username NAME]
- * [--no-rate-limits] [Payme and Click driver options]`: argv[0] is "sim". Prints "sim listening on
+ * [--no-rate-limits] [Payme, Click and Stripe options]`: argv[0] is "sim". Prints "sim listening on
  * http://HOST:PORT" on stdout when ready and runs until SIGTERM or SIGINT.
  * Returns the process exit status.
  */

@@ -17,6 +17,7 @@
 #include "lib/buf.h"
 #include "sim/multipart.h"
 #include "sim/sim.h"
+#include "sim/stripe.h"
 
 #define SIM_MAX_BODY      (60u << 20) /* uploads */
 #define SIM_MAX_PARTS     64
@@ -201,6 +202,7 @@ struct sim {
 
 	struct sim_payme *payme; /* the drivers (drivers.h), with locks of their own */
 	struct sim_click *click;
+	struct sim_stripe *stripe; /* the Stripe simulator (stripe.h), with its own lock */
 };
 
 /* One Bot API call being answered. */
