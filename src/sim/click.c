@@ -864,6 +864,25 @@ static int c_clock_get(struct http_req *r)
 	return drv_reply(r, clock_json(click_of(r)));
 }
 
+json_t *sim_click_clock_json(struct sim_click *c)
+{
+	return clock_json(c);
+}
+
+int sim_click_clock_shift(struct sim_click *c, int64_t ms)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&c->mu);
+	if (ms <= -CLICK_OFFSET_MAX || ms >= CLICK_OFFSET_MAX ||
+	    c->offset_ms + ms < -CLICK_OFFSET_MAX || c->offset_ms + ms > CLICK_OFFSET_MAX)
+		rc = -ERR_INVALID;
+	else
+		c->offset_ms += ms;
+	pthread_mutex_unlock(&c->mu);
+	return rc;
+}
+
 static int c_clock_set(struct http_req *r)
 {
 	struct sim_click *c = click_of(r);

@@ -47,6 +47,11 @@ int sim_payme_new(struct sim_payme **out, const struct sim_payme_opts *o, struct
 /* Back to the command line's configuration; calls and the clock forgotten. */
 void sim_payme_reset(struct sim_payme *p);
 void sim_payme_free(struct sim_payme *p);
+/* The driver's clock as GET /control/payme/clock shows it (a new object). */
+json_t *sim_payme_clock_json(struct sim_payme *p);
+/* Move the driver's clock by ms (either way). -ERR_INVALID, with nothing
+ * moved, when it would leave the ten years around the real clock. */
+int sim_payme_clock_shift(struct sim_payme *p, int64_t ms) WUR;
 extern const struct route sim_payme_routes[];
 extern const size_t sim_payme_nroutes;
 
@@ -75,6 +80,9 @@ void sim_payme_link_release(struct sim_payme_link *k);
 int sim_click_new(struct sim_click **out, const struct sim_click_opts *o, struct err *e) WUR;
 void sim_click_reset(struct sim_click *c);
 void sim_click_free(struct sim_click *c);
+/* As sim_payme_clock_json and sim_payme_clock_shift, for Click's clock. */
+json_t *sim_click_clock_json(struct sim_click *c);
+int sim_click_clock_shift(struct sim_click *c, int64_t ms) WUR;
 extern const struct route sim_click_routes[];
 extern const size_t sim_click_nroutes;
 

@@ -1000,6 +1000,25 @@ static int c_clock_get(struct http_req *r)
 	return drv_reply(r, clock_json(payme_of(r)));
 }
 
+json_t *sim_payme_clock_json(struct sim_payme *p)
+{
+	return clock_json(p);
+}
+
+int sim_payme_clock_shift(struct sim_payme *p, int64_t ms)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&p->mu);
+	if (ms <= -PAYME_OFFSET_MAX || ms >= PAYME_OFFSET_MAX ||
+	    p->offset_ms + ms < -PAYME_OFFSET_MAX || p->offset_ms + ms > PAYME_OFFSET_MAX)
+		rc = -ERR_INVALID;
+	else
+		p->offset_ms += ms;
+	pthread_mutex_unlock(&p->mu);
+	return rc;
+}
+
 /* {"offset_ms": N} sets the offset, {"shift_ms": N} adds to it, {"now_ms": T}
  * sets the clock to T; within ten years of the real clock. */
 static int c_clock_set(struct http_req *r)

@@ -36,6 +36,7 @@ static struct route *routes_new(size_t *n)
 		size_t n;
 	} parts[] = {
 	    {sim_control_routes, sim_control_nroutes},
+	    {sim_demo_routes, sim_demo_nroutes},
 	    {sim_payme_routes, sim_payme_nroutes},
 	    {sim_click_routes, sim_click_nroutes},
 	    {sim_stripe_routes, sim_stripe_nroutes},

@@ -247,6 +247,10 @@ extern const struct route sim_control_routes[];
 extern const size_t sim_control_nroutes;
 int sim_page(struct http_req *r);
 
+/* demo.c: the demo's clock (POST /control/demo/advance) */
+extern const struct route sim_demo_routes[];
+extern const size_t sim_demo_nroutes;
+
 /* page.c */
 extern const char sim_page_html[];
 extern const size_t sim_page_html_len;
