@@ -562,7 +562,7 @@ int click_refund(struct app *a, const struct billing_refund *p, int64_t amount, 
 	    json_integer_value(json_object_get(v, "error_code")) != 0) {
 		const char *note = json_string_value(json_object_get(v, "error_note"));
 
-		rc = err_set(e, rs.status == 401 ? ERR_AUTH : ERR_CONFLICT,
+		rc = err_set(e, ERR_UNAVAILABLE,
 		             "Click refused the reversal (HTTP %ld, error %lld: %s)", rs.status,
 		             (long long)json_integer_value(json_object_get(v, "error_code")),
 		             note ? note : "no note");
