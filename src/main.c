@@ -222,6 +222,7 @@ static int cmd_run(struct app *a, int argc, char **argv)
 		    .workers = (int)app_int(a, SET_WORKERS),
 		    .lease_ms = app_int(a, SET_JOB_LEASE),
 		    .notify = bot_notify_delivery,
+		    .billing_notice = bot_billing_notice,
 		    .tick = billing_tick,
 		};
 

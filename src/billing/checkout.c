@@ -11,6 +11,7 @@
 #include "billing/checkout.h"
 #include "billing/click.h"
 #include "billing/payme.h"
+#include "billing/stars.h"
 #include "lib/clock.h"
 #include "lib/log.h"
 #include "lib/mem.h"
@@ -107,6 +108,7 @@ static int click_start(struct app *a, const struct user *u, struct billing_order
 billing_checkout_fn *const billing_checkouts[BP__COUNT] = {
     [BP_PAYME] = payme_start,
     [BP_CLICK] = click_start,
+    [BP_STARS] = stars_checkout,
 };
 
 /* ---- what is read --------------------------------------------------------- */
@@ -375,6 +377,7 @@ int billing_cancel(struct app *a, int64_t user_id, struct err *e)
 
 billing_refund_fn *const billing_refunders[BP__COUNT] = {
     [BP_CLICK] = click_refund,
+    [BP_STARS] = stars_refund,
 };
 
 int billing_refund(struct app *a, int64_t payment_id, int64_t amount, const char *reason,
