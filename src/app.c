@@ -120,6 +120,10 @@ const struct config_def app_settings[SET__COUNT] = {
         SECRET(CLICK_SECRET_KEY, config_check_any, "Click secret key (secret)"),
     [SET_CLICK_CHECKOUT_URL] = S(CLICK_CHECKOUT_URL, "https://my.click.uz/services/pay",
                                  config_check_http_url, "Click payment page URL"),
+    [SET_CLICK_API] = S(CLICK_API, "https://api.click.uz/v2/merchant", config_check_http_url,
+                        "Click Merchant API base URL (refunds by reversal)"),
+    [SET_CLICK_MERCHANT_USER_ID] = S(CLICK_MERCHANT_USER_ID, NULL, config_check_any,
+                                     "Click merchant user id (Merchant API Auth header)"),
     [SET_YOUTUBE_API] = S(YOUTUBE_API, "https://www.googleapis.com/youtube/v3",
                           config_check_http_url, "YouTube Data API base URL"),
     [SET_YOUTUBE_API_KEY] =

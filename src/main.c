@@ -23,6 +23,7 @@
 #include "lib/str.h"
 #include "sched/sched.h"
 #include "sim/sim.h"
+#include "sim/stripe.h"
 #include "store/store.h"
 #include "users/users.h"
 
@@ -35,11 +36,14 @@ static void usage(FILE *out)
 	    "\n"
 	    "commands:\n"
 	    "  run                                  serve (the roles in HERALD_ROLES)\n"
-	    "  demo [--sim-listen HOST:PORT]        Herald with the Telegram simulator and its\n"
-	    "                                       web chat (default 127.0.0.1:8081); no tokens\n"
+	    "  demo [--sim-listen HOST:PORT]        Herald with the simulators (Telegram, Payme,\n"
+	    "                                       Click, Stripe) and their web chat (default\n"
+	    "                                       127.0.0.1:8081); no tokens\n"
 	    "  sim [--listen HOST:PORT] [--token T] [--username NAME] [--no-rate-limits]\n"
+	    "      [--payme-... --click-... (herald sim --help)]\n"
 	    "      [--stripe-key K] [--stripe-webhook URL] [--stripe-webhook-secret S]\n"
-	    "                                       the Telegram Bot API and Stripe simulators\n"
+	    "                                       the Telegram Bot API and Stripe simulators,\n"
+	    "                                       with Payme and Click drivers for the hooks\n"
 	    "  migrate                              apply database migrations and exit\n"
 	    "  version                              print the version\n"
 	    "  user add --telegram-id N [--name S]  add a user\n"
@@ -218,6 +222,7 @@ static int cmd_run(struct app *a, int argc, char **argv)
 		    .workers = (int)app_int(a, SET_WORKERS),
 		    .lease_ms = app_int(a, SET_JOB_LEASE),
 		    .notify = bot_notify_delivery,
+		    .billing_notice = bot_billing_notice,
 		    .tick = billing_tick,
 		};
 
@@ -276,35 +281,144 @@ static int sim_post(const char *base, const char *path, json_t *body, json_t **o
 	return rc;
 }
 
-/* The demo's Telegram side: a user and a channel the user created. */
-static int demo_seed(const char *sim, struct err *e)
+/* The demo's Telegram user: a fixed id, so that HERALD_ADMINS can name it. */
+#define DEMO_USER_ID   5550001
+#define DEMO_USER_ID_S "5550001"
+
+/*
+ * Default every payment setting to the simulator at sim (setenv without
+ * overwriting: the operator's environment wins), and make the demo user the
+ * operator's admin, so that a newcomer can buy, renew and refund a plan.
+ * The secrets are the demo's own, known to anyone reading this file.
+ */
+static void demo_defaults(const char *sim)
 {
-	json_t *u = NULL, *c = NULL, *d = NULL;
-	json_int_t uid, cid;
+	static const struct {
+		const char *name, *value;
+	} fixed[] = {
+	    {"HERALD_PAYME_MERCHANT_ID", "65a1b2c3d4e5f60718293a4b"},
+	    {"HERALD_PAYME_KEY", "herald-demo-payme-key"},
+	    {"HERALD_CLICK_SERVICE_ID", "10001"},
+	    {"HERALD_CLICK_MERCHANT_ID", "20001"},
+	    {"HERALD_CLICK_SECRET_KEY", "herald-demo-click-secret"},
+	    {"HERALD_CLICK_MERCHANT_USER_ID", "30001"},
+	    {"HERALD_STRIPE_SECRET_KEY", SIM_STRIPE_DEFAULT_KEY},
+	    {"HERALD_STRIPE_WEBHOOK_SECRET", "whsec_herald_demo_0123456789abcdef"},
+	    {"HERALD_ADMINS", DEMO_USER_ID_S},
+	};
+	static const struct {
+		const char *name, *path;
+	} urls[] = {
+	    {"HERALD_PAYME_CHECKOUT_URL", "/payme"},
+	    {"HERALD_CLICK_CHECKOUT_URL", "/click/services/pay"},
+	    {"HERALD_CLICK_API", "/click/v2/merchant"},
+	    {"HERALD_STRIPE_API", "/stripe"},
+	};
+	char url[256];
+
+	for (size_t i = 0; i < ARRAY_SIZE(fixed); i++)
+		setenv(fixed[i].name, fixed[i].value, 0);
+	for (size_t i = 0; i < ARRAY_SIZE(urls); i++) {
+		snprintf(url, sizeof(url), "%s%s", sim, urls[i].path);
+		setenv(urls[i].name, url, 0);
+	}
+}
+
+/* The demo's Telegram side: a user and a channel the user created. */
+static int demo_seed(const char *sim, json_int_t *cid, struct err *e)
+{
+	json_t *u = NULL, *c = NULL;
 	int rc;
 
 	rc = sim_post(sim, "/control/users",
-	              json_pack("{s:s, s:s, s:s, s:s}", "first_name", "Demo", "last_name", "User",
-	                        "username", "demo_user", "language_code", "en"),
+	              json_pack("{s:i, s:s, s:s, s:s, s:s}", "id", DEMO_USER_ID, "first_name",
+	                        "Demo", "last_name", "User", "username", "demo_user",
+	                        "language_code", "en"),
 	              &u, e);
 	if (rc)
 		goto out;
-	uid = json_integer_value(json_object_get(u, "id"));
 	rc = sim_post(sim, "/control/channels",
-	              json_pack("{s:s, s:s, s:s, s:I, s:i}", "title", "Herald Demo Channel",
+	              json_pack("{s:s, s:s, s:s, s:i, s:i}", "title", "Herald Demo Channel",
 	                        "username", "herald_demo", "description",
-	                        "A channel to try Herald with", "creator_id", uid, "member_count",
-	                        1250),
+	                        "A channel to try Herald with", "creator_id", DEMO_USER_ID,
+	                        "member_count", 1250),
 	              &c, e);
 	if (rc)
 		goto out;
-	cid = json_integer_value(json_object_get(json_object_get(c, "chat"), "id"));
-	rc = sim_post(sim, "/control/demo",
-	              json_pack("{s:I, s:I}", "user_id", uid, "channel_id", cid), &d, e);
+	*cid = json_integer_value(json_object_get(json_object_get(c, "chat"), "id"));
 out:
 	json_decref(u);
 	json_decref(c);
-	json_decref(d);
+	return rc;
+}
+
+static bool starts_with(const char *s, const char *prefix)
+{
+	return s && strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+/* POST body to path and forget the answer. */
+static int sim_set(const char *sim, const char *path, json_t *body, struct err *e)
+{
+	json_t *ans = NULL;
+	int rc = sim_post(sim, path, body, &ans, e);
+
+	json_decref(ans);
+	return rc;
+}
+
+/*
+ * Point the simulator at Herald (at herald, "http://HOST:PORT"): the Payme
+ * and Click drivers at its hooks and the Stripe simulator's webhooks at
+ * /hooks/stripe, each with Herald's own settings, for every provider whose
+ * settings point at the simulator (an operator's real provider keeps its
+ * secrets out of it); then the demo record, which the page reads: the demo
+ * user, the channel and Herald's URL.
+ */
+static int demo_wire(const char *sim, const struct app *a, const char *herald, json_int_t cid,
+                     struct err *e)
+{
+	char hook[2][160];
+	json_t *st;
+	int rc = 0;
+
+	if (starts_with(app_str(a, SET_PAYME_CHECKOUT_URL), sim)) {
+		snprintf(hook[0], sizeof(hook[0]), "%s/hooks/payme", herald);
+		rc = sim_set(sim, "/control/payme/config",
+		             json_pack("{s:s, s:s?, s:s?}", "endpoint", hook[0], "key",
+		                       app_str(a, SET_PAYME_KEY), "merchant_id",
+		                       app_str(a, SET_PAYME_MERCHANT_ID)),
+		             e);
+	}
+	if (!rc && (starts_with(app_str(a, SET_CLICK_CHECKOUT_URL), sim) ||
+	            starts_with(app_str(a, SET_CLICK_API), sim))) {
+		snprintf(hook[0], sizeof(hook[0]), "%s/hooks/click/prepare", herald);
+		snprintf(hook[1], sizeof(hook[1]), "%s/hooks/click/complete", herald);
+		rc = sim_set(sim, "/control/click/config",
+		             json_pack("{s:s, s:s, s:s?, s:s?, s:s?, s:s?}", "prepare_url", hook[0],
+		                       "complete_url", hook[1], "secret",
+		                       app_str(a, SET_CLICK_SECRET_KEY), "service_id",
+		                       app_str(a, SET_CLICK_SERVICE_ID), "merchant_id",
+		                       app_str(a, SET_CLICK_MERCHANT_ID), "merchant_user_id",
+		                       app_str(a, SET_CLICK_MERCHANT_USER_ID)),
+		             e);
+	}
+	if (!rc && starts_with(app_str(a, SET_STRIPE_API), sim)) {
+		snprintf(hook[0], sizeof(hook[0]), "%s/hooks/stripe", herald);
+		st = json_pack("{s:s}", "webhook_url", hook[0]);
+		if (app_str(a, SET_STRIPE_WEBHOOK_SECRET))
+			json_object_set_new(st, "webhook_secret",
+			                    json_string(app_str(a, SET_STRIPE_WEBHOOK_SECRET)));
+		if (app_str(a, SET_STRIPE_SECRET_KEY))
+			json_object_set_new(st, "key",
+			                    json_string(app_str(a, SET_STRIPE_SECRET_KEY)));
+		rc = sim_set(sim, "/control/stripe/config", st, e);
+	}
+	if (!rc)
+		rc = sim_set(sim, "/control/demo",
+		             json_pack("{s:i, s:I, s:s}", "user_id", DEMO_USER_ID, "channel_id",
+		                       cid, "herald_url", herald),
+		             e);
 	return rc;
 }
 
@@ -318,7 +432,9 @@ static int cmd_demo(int argc, char **argv, const char *config)
 	const char *listen = SIM_DEFAULT_LISTEN, *db = getenv("HERALD_DATABASE");
 	struct sim_opts so = {.token = SIM_DEFAULT_TOKEN, .rate_limits = true};
 	struct sim *sim = NULL;
-	char host[64], base[96];
+	char host[64], base[96], hhost[64], herald[96];
+	json_int_t cid = 0;
+	int hport = 0;
 	struct app a;
 	struct err e = {0};
 	sigset_t set;
@@ -350,23 +466,37 @@ static int cmd_demo(int argc, char **argv, const char *config)
 	}
 	snprintf(base, sizeof(base), "http://%s:%d", host, sim_port(sim));
 	setenv("HERALD_BOT_TOKEN", SIM_DEFAULT_TOKEN, 1);
-	/* the demo may move its clock to show a schedule hours ahead */
+	/* the demo moves its clock to show a schedule hours ahead, a renewal
+	 * days ahead (POST /control/demo/advance) */
 	setenv("HERALD_TEST_CLOCK", "1", 0);
 	setenv("HERALD_TELEGRAM_API", base, 1);
+	demo_defaults(base);
 	if (app_configure(&a, config, &e)) {
 		fprintf(stderr, "herald: %s\n", e.msg);
 		sim_free(sim);
 		return 2;
 	}
-	if (app_open(&a, 1, &e) || demo_seed(base, &e)) {
+	/* where the simulator reaches Herald */
+	if (config_parse_listen(app_str(&a, SET_LISTEN), hhost, sizeof(hhost), &hport) ||
+	    hport == 0) {
+		fprintf(stderr, "herald demo: HERALD_LISTEN needs a port other than 0: the "
+		                "simulator calls Herald there\n");
+		app_close(&a);
+		sim_free(sim);
+		return 2;
+	}
+	snprintf(herald, sizeof(herald), "http://%s:%d",
+	         strcmp(hhost, "0.0.0.0") == 0 ? "127.0.0.1" : hhost, hport);
+	if (app_open(&a, 1, &e) || demo_seed(base, &cid, &e) ||
+	    demo_wire(base, &a, herald, cid, &e)) {
 		log_error("msg=\"cannot start the demo\" err=\"%s\"", e.msg);
 		goto out;
 	}
 	printf("Herald demo\n"
 	       "  chat with the bot:  %s/\n"
-	       "  Herald's API:       http://%s/api/v1/openapi.json\n"
+	       "  Herald's API:       %s/api/v1/openapi.json\n"
 	       "Stop with Ctrl-C.\n",
-	       base, app_str(&a, SET_LISTEN));
+	       base, herald);
 	fflush(stdout);
 	rc = cmd_run(&a, 0, NULL);
 out:

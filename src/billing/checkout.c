@@ -11,6 +11,7 @@
 #include "billing/checkout.h"
 #include "billing/click.h"
 #include "billing/payme.h"
+#include "billing/stars.h"
 #include "billing/stripe.h"
 #include "lib/clock.h"
 #include "lib/log.h"
@@ -109,6 +110,7 @@ billing_checkout_fn *const billing_checkouts[BP__COUNT] = {
     [BP_STRIPE] = stripe_checkout_start,
     [BP_PAYME] = payme_start,
     [BP_CLICK] = click_start,
+    [BP_STARS] = stars_checkout,
 };
 
 /* ---- what is read --------------------------------------------------------- */
@@ -394,6 +396,8 @@ int billing_cancel(struct app *a, int64_t user_id, struct err *e)
 
 billing_refund_fn *const billing_refunders[BP__COUNT] = {
     [BP_STRIPE] = stripe_refund_start,
+    [BP_CLICK] = click_refund,
+    [BP_STARS] = stars_refund,
 };
 
 int billing_refund(struct app *a, int64_t payment_id, int64_t amount, const char *reason,

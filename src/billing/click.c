@@ -20,6 +20,8 @@
 #include "billing/money.h"
 #include "billing/sig.h"
 #include "lib/buf.h"
+#include "lib/clock.h"
+#include "lib/crypto.h"
 #include "lib/form.h"
 #include "lib/hc.h"
 #include "lib/log.h"
@@ -500,4 +502,89 @@ int click_pay_url(const struct app *a, const struct billing_order *o, const char
 	}
 	buf_release(&b);
 	return rc ? -ERR_INVALID : 0;
+}
+
+struct refund_arg {
+	const struct billing_refund *p;
+	const char *reason;
+	struct billing_effect *ef;
+};
+
+static int refund_tx(struct store_conn *c, void *arg, struct err *e)
+{
+	struct refund_arg *x = arg;
+	char id[160];
+
+	snprintf(id, sizeof(id), "reversal:%s", x->p->provider_payment_id);
+	return billing_refunded(c, BP_CLICK, x->p->provider_payment_id, id, x->p->amount_paid,
+	                        x->reason, clock_app_ms(), x->ef, e);
+}
+
+int click_refund(struct app *a, const struct billing_refund *p, int64_t amount, const char *reason,
+                 struct billing_effect *ef, struct err *e)
+{
+	const char *base = app_str(a, SET_CLICK_API),
+	           *user = app_str(a, SET_CLICK_MERCHANT_USER_ID);
+	const char *secret = app_str(a, SET_CLICK_SECRET_KEY),
+	           *service = app_str(a, SET_CLICK_SERVICE_ID);
+	char ts[24], digest[CRYPTO_SHA1_HEX], plain[160], auth[256], url[1024];
+	struct hc_req rq = {.method = "DELETE", .url = url, .timeout_ms = 15000};
+	struct hc_resp rs;
+	struct refund_arg x = {p, reason, ef};
+	json_t *v;
+	int rc;
+
+	if (!base || !user || !secret || !service)
+		return err_set(
+		    e, ERR_UNAVAILABLE,
+		    "Click refunds need HERALD_CLICK_MERCHANT_USER_ID and the Click settings");
+	if (amount != p->amount_paid || p->refunded_before)
+		return err_set(e, ERR_UNAVAILABLE, "Click reverses a payment in full only");
+	/* the product clock: real time in production; with HERALD_TEST_CLOCK
+	 * moved, Click's clock (the simulator's) has moved with it */
+	snprintf(ts, sizeof(ts), "%lld", (long long)(clock_app_ms() / 1000));
+	snprintf(plain, sizeof(plain), "%s%s", ts, secret);
+	crypto_sha1_hex(plain, strlen(plain), digest);
+	explicit_bzero(plain, sizeof(plain));
+	snprintf(auth, sizeof(auth), "Auth: %s:%s:%s", user, digest, ts);
+	snprintf(url, sizeof(url), "%s/payment/reversal/%s/%s", base, service,
+	         p->provider_payment_id);
+	rq.headers[0] = "Accept: application/json";
+	rq.headers[1] = "Content-Type: application/json";
+	rq.headers[2] = auth;
+	rc = hc_do(&rq, &rs, e);
+	if (rc) {
+		hc_resp_release(&rs);
+		return rc;
+	}
+	v = json_loadb(rs.body.p, rs.body.len, 0, NULL);
+	if (rs.status != 200 || !json_is_integer(json_object_get(v, "error_code")) ||
+	    json_integer_value(json_object_get(v, "error_code")) != 0) {
+		const char *note = json_string_value(json_object_get(v, "error_note"));
+
+		rc = err_set(e, ERR_UNAVAILABLE,
+		             "Click refused the reversal (HTTP %ld, error %lld: %s)", rs.status,
+		             (long long)json_integer_value(json_object_get(v, "error_code")),
+		             note ? note : "no note");
+	}
+	json_decref(v);
+	hc_resp_release(&rs);
+	if (rc)
+		return rc;
+	{
+		struct store_conn *c;
+
+		rc = store_conn_get(a->store, &c, e);
+		if (rc)
+			return rc;
+		rc = store_begin(c, e);
+		if (!rc)
+			rc = refund_tx(c, &x, e);
+		if (!rc)
+			rc = store_commit(c, e);
+		if (rc)
+			store_rollback(c);
+		store_conn_put(a->store, c);
+	}
+	return rc;
 }

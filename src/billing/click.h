@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "billing/billing.h"
+#include "billing/checkout.h"
 
 struct app;
 
@@ -35,5 +36,13 @@ void click_handle(struct app *a, int action, const char *body, size_t len, int64
  */
 int click_pay_url(const struct app *a, const struct billing_order *o, const char *return_url,
                   char *out, size_t n) WUR;
+
+/*
+ * The operator's refund of a Click payment: the Merchant API's reversal
+ * (D.9: DELETE <HERALD_CLICK_API>/payment/reversal/<service>/<payment id>,
+ * signed with the Auth header), in full only, then the ledger's refund.
+ * The billing_refunders entry for Click.
+ */
+billing_refund_fn click_refund;
 
 #endif

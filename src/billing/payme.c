@@ -142,7 +142,7 @@ struct tx {
 
 #define TX_COLS                                                                                    \
 	"id, payme_time, amount, order_id, state, coalesce(reason, 0), create_time, "              \
-	"perform_time, cancel_time, reason IS NULL, payme_id, account"
+	"perform_time, cancel_time, CASE WHEN reason IS NULL THEN 1 ELSE 0 END, payme_id, account"
 
 static int tx_read(struct store_res *r, size_t i, struct tx *t)
 {

@@ -42,6 +42,17 @@ int bot_accept(struct bot *b, const char *body, size_t len, struct err *e) WUR;
  */
 int bot_notify_delivery(struct app *a, int64_t delivery_id, struct err *e) WUR;
 
+/*
+ * Send billing notice notice_id (a billing_notices row) to its user's
+ * private chat in their language, with the buttons that act on it (pay
+ * now, try again, another provider, choose a plan), and record it: sent_at,
+ * or error. A notice sent before is not sent again; a user who blocked the
+ * bot is recorded as sent with that error (no retries). Used by the
+ * scheduler's bnotice jobs; needs a->tg, not a running bot. -ERR_UNAVAILABLE
+ * / -ERR_BUSY / -ERR_TIMEOUT are worth another try.
+ */
+int bot_billing_notice(struct app *a, int64_t notice_id, struct err *e) WUR;
+
 /* Counters since start, for /metrics. */
 struct bot_counts {
 	long long received; /* recorded in the inbox (webhook or polling) */

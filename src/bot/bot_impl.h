@@ -14,6 +14,9 @@
  *                button lines, typed local times, plain excerpts
  *   posting.c    the handlers of /post and /queue, and the owner told about
  *                a failed or uncertain delivery
+ *   billing.c    /plans, /subscribe, /billing, Telegram Stars payments
+ *                (pre-checkout, successful and refunded payments) and the
+ *                billing notices; the texts of plans, status and notices
  */
 #ifndef HERALD_BOT_IMPL_H
 #define HERALD_BOT_IMPL_H
@@ -104,7 +107,8 @@ enum bot_cb_action {
 	BOT_CB_REMOVE_YES,   /* arg: channel id */
 	BOT_CB_REMOVE_NO,    /* arg: channel id */
 	BOT_CB_SETTINGS,     /* arg: "lang" or "tz" */
-	BOT_CB_MENU,         /* arg: "connect", "channels", "help", "post" or "queue" */
+	BOT_CB_MENU,         /* arg: "connect", "channels", "help", "post", "queue", "plans",
+	                        "subscribe" or "billing" */
 	BOT_CB_POST,         /* arg: a step of /post: "done", "addbtn", "nobtn", "chok",
 	                        "now", "1h", "t09", "t18", "silent", "pin", "del",
 	                        "repeat", "go", "time", "cancel" */
@@ -115,6 +119,9 @@ enum bot_cb_action {
 	BOT_CB_Q_CANCEL_NO,  /* arg: post id */
 	BOT_CB_RESEND,       /* arg: delivery id: an uncertain delivery: send it again */
 	BOT_CB_PUBLISHED,    /* arg: delivery id: an uncertain delivery was published */
+	BOT_CB_BUY,          /* arg: a step of /subscribe: "plan", "plan.period" or
+	                        "plan.period.provider" (bot_buy_parse) */
+	BOT_CB_BILLING,      /* arg: "cancel" (ask), "cancel_yes", "cancel_no" */
 	BOT_CB__COUNT
 };
 
@@ -132,6 +139,14 @@ int bot_cb_encode(char out[BOT_CB_MAX + 1], enum bot_cb_action action, const cha
  * for another version, an unknown action, a malformed or out-of-range
  * argument, or more than BOT_CB_MAX bytes. */
 int bot_cb_parse(const char *data, size_t len, struct bot_cb *out) WUR;
+
+/* A step of /subscribe as a button carries it: "pro", "pro.month",
+ * "pro.month.stars". plan: 1-15 of [a-z0-9_]; period: month or year;
+ * provider: a billing provider's name. Fields not given are "". */
+struct bot_buy {
+	char plan[16], period[8], provider[8];
+};
+int bot_buy_parse(struct str s, struct bot_buy *out) WUR;
 
 /* Parse a channel reference typed by a user: "@name", "name",
  * "t.me/name", "https://t.me/name" (-> username without '@') or a numeric
@@ -336,6 +351,54 @@ int bot_cmd_channels(struct bot_ctx *c) WUR;
 int bot_on_forward(struct bot_ctx *c, int64_t chat_id, const char *title) WUR;
 int bot_on_channel_cb(struct bot_ctx *c, const struct bot_cb *cb) WUR;
 int bot_on_my_member_channel(struct bot *b, const json_t *cmu, struct err *e) WUR;
+
+/* billing.c, called by flows.c */
+int bot_cmd_plans(struct bot_ctx *c) WUR;
+int bot_cmd_subscribe(struct bot_ctx *c) WUR;
+int bot_cmd_billing(struct bot_ctx *c) WUR;
+/* A button of BOT_CB_BUY or BOT_CB_BILLING. */
+int bot_on_billing_cb(struct bot_ctx *c, const struct bot_cb *cb) WUR;
+/* A private message with successful_payment or refunded_payment. */
+int bot_on_payment_message(struct bot_ctx *c, const json_t *msg) WUR;
+/* A pre_checkout_query: answered at once (ok, or why not in the payer's
+ * language). */
+int bot_on_pre_checkout(struct bot *b, const json_t *q, struct err *e) WUR;
+
+/* The pure parts of billing.c's texts, for the tests. */
+/* A plan's name as shown in lang (the default plans' names are translated). */
+const char *bot_plan_name(const char *lang, const char *name);
+/* "$9.99" etc. (money_format), or "999 USD" if that fails. */
+void bot_money(const char *lang, int64_t minor, const char *currency, char *out, size_t outsz);
+/* "25.11.2026" for ms in zone ("?" when the zone cannot say). */
+void bot_date(const char *zone, int64_t ms, char *out, size_t outsz);
+/*
+ * /plans: every plan of plans (billing_plans_json) with its limits and its
+ * prices in the currencies of the configured providers (all currencies
+ * with a price when none is configured; the language's own currency
+ * first), current marked.
+ */
+void bot_plans_text(const char *lang, const json_t *plans, const char *current, char *out,
+                    size_t outsz);
+/* /billing: the plan and subscription (billing_current_json) and the ledger
+ * (billing_payments_json) in lang, dates in zone; plans names the plans. */
+void bot_billing_text(const char *lang, const char *zone, const json_t *plans,
+                      const json_t *current, const json_t *payments, char *out, size_t outsz);
+
+/* A billing notice as read for its text. */
+struct bot_notice {
+	const char *kind; /* billing_notice's kinds */
+	const char *plan; /* plans.name ("" when the notice names none) */
+	const char *period, *provider;
+	int64_t period_end, grace_until; /* 0: not known */
+	int64_t amount;                  /* the payment or refund; 0: none */
+	const char *currency, *reason;
+	int64_t next_amount; /* the next period's price in the provider's currency; 0: none */
+	int64_t remind_days;
+	bool has_plan; /* the subscription still gives its plan */
+};
+/* The text of notice n in lang with dates in zone; false for an unknown kind. */
+bool bot_notice_text(const char *lang, const char *zone, const struct bot_notice *n, char *out,
+                     size_t outsz);
 
 /* posting.c, called by flows.c */
 int bot_cmd_post(struct bot_ctx *c) WUR;

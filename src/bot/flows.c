@@ -312,6 +312,9 @@ int bot_send_help(struct bot_ctx *c)
 	                          "/post — schedule a post\n"
 	                          "/queue — your scheduled posts: edit or cancel them\n"
 	                          "/settings — language and time zone\n"
+	                          "/plans — plans, their limits and prices\n"
+	                          "/subscribe — buy a plan\n"
+	                          "/billing — your subscription and payments\n"
 	                          "/login — a one-time link to the web dashboard\n"
 	                          "/cancel — stop what we are doing\n"
 	                          "/help — this list"),
@@ -443,6 +446,12 @@ static int command(struct bot_ctx *c, const struct bot_cmd *cmd)
 		return bot_cmd_queue(c);
 	if (strcmp(cmd->name, "cancel") == 0)
 		return cmd_cancel(c);
+	if (strcmp(cmd->name, "plans") == 0)
+		return bot_cmd_plans(c);
+	if (strcmp(cmd->name, "subscribe") == 0)
+		return bot_cmd_subscribe(c);
+	if (strcmp(cmd->name, "billing") == 0)
+		return bot_cmd_billing(c);
 	if (cmd->name[0])
 		bot_fmt(
 		    text, sizeof(text),
@@ -496,6 +505,10 @@ static int message_in(struct bot_ctx *c, const json_t *msg)
 	bool posting = c->known && bot_posting_state(c);
 	struct bot_cmd cmd;
 
+	/* Telegram's service messages about Stars: not a conversation's input */
+	if (json_is_object(json_object_get(msg, "successful_payment")) ||
+	    json_is_object(json_object_get(msg, "refunded_payment")))
+		return bot_on_payment_message(c, msg);
 	/* a post forwarded while composing is the post's content */
 	if (fwd && !posting) {
 		if (!c->known)
@@ -615,6 +628,12 @@ static int button(struct bot_ctx *c, const struct bot_cb *cb)
 			return bot_cmd_post(c);
 		if (strcmp(cb->arg, "queue") == 0)
 			return bot_cmd_queue(c);
+		if (strcmp(cb->arg, "plans") == 0)
+			return bot_cmd_plans(c);
+		if (strcmp(cb->arg, "subscribe") == 0)
+			return bot_cmd_subscribe(c);
+		if (strcmp(cb->arg, "billing") == 0)
+			return bot_cmd_billing(c);
 		return bot_send_help(c);
 	case BOT_CB_POST:
 	case BOT_CB_POST_CH:
@@ -625,6 +644,9 @@ static int button(struct bot_ctx *c, const struct bot_cb *cb)
 	case BOT_CB_RESEND:
 	case BOT_CB_PUBLISHED:
 		return bot_on_posting_cb(c, cb);
+	case BOT_CB_BUY:
+	case BOT_CB_BILLING:
+		return bot_on_billing_cb(c, cb);
 	default:
 		return bot_on_channel_cb(c, cb);
 	}
@@ -704,6 +726,8 @@ int bot_handle(struct bot *b, const json_t *upd, struct err *e)
 		return on_callback(b, json_object_get(upd, "callback_query"), e);
 	case BOT_UPD_MY_MEMBER:
 		return on_my_member(b, json_object_get(upd, "my_chat_member"), e);
+	case BOT_UPD_PRE_CHECKOUT:
+		return bot_on_pre_checkout(b, json_object_get(upd, "pre_checkout_query"), e);
 	default:
 		return 0; /* recorded; nothing to do with it yet */
 	}

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "billing/billing.h"
 #include "lib/i18n.h"
 #include "lib/mem.h"
 #include "lib/tz.h"
@@ -157,10 +158,21 @@ static const char *const cb_names[BOT_CB__COUNT] = {
     [BOT_CB_SETTINGS] = "set",     [BOT_CB_MENU] = "menu",       [BOT_CB_POST] = "pst",
     [BOT_CB_POST_CH] = "pch",      [BOT_CB_Q_EDIT] = "qe",       [BOT_CB_Q_CANCEL] = "qc",
     [BOT_CB_Q_CANCEL_YES] = "qcy", [BOT_CB_Q_CANCEL_NO] = "qcn", [BOT_CB_RESEND] = "dr",
-    [BOT_CB_PUBLISHED] = "dp",
+    [BOT_CB_PUBLISHED] = "dp",     [BOT_CB_BUY] = "buy",         [BOT_CB_BILLING] = "bil",
 };
 
-enum arg_kind { ARG_NONE, ARG_LANG, ARG_ZONE, ARG_CHAT, ARG_ID, ARG_SETTING, ARG_MENU, ARG_STEP };
+enum arg_kind {
+	ARG_NONE,
+	ARG_LANG,
+	ARG_ZONE,
+	ARG_CHAT,
+	ARG_ID,
+	ARG_SETTING,
+	ARG_MENU,
+	ARG_STEP,
+	ARG_BUY,
+	ARG_BILLING
+};
 
 static enum arg_kind arg_of(enum bot_cb_action a)
 {
@@ -190,6 +202,10 @@ static enum arg_kind arg_of(enum bot_cb_action a)
 		return ARG_SETTING;
 	case BOT_CB_POST:
 		return ARG_STEP;
+	case BOT_CB_BUY:
+		return ARG_BUY;
+	case BOT_CB_BILLING:
+		return ARG_BILLING;
 	case BOT_CB_MENU:
 	case BOT_CB__COUNT:
 		break;
@@ -230,10 +246,13 @@ static bool canonical_int(struct str s)
 static int check_arg(enum arg_kind kind, struct str arg, bool present, struct bot_cb *out)
 {
 	static const char *const settings[] = {"lang", "tz", NULL};
-	static const char *const menus[] = {"connect", "channels", "help", "post", "queue", NULL};
+	static const char *const menus[] = {"connect", "channels",  "help",    "post", "queue",
+	                                    "plans",   "subscribe", "billing", NULL};
+	static const char *const billing[] = {"cancel", "cancel_yes", "cancel_no", NULL};
 	static const char *const steps[] = {"done", "addbtn", "nobtn",  "chok", "now", "1h",
 	                                    "t09",  "t18",    "silent", "pin",  "del", "repeat",
 	                                    "go",   "cancel", "time",   NULL};
+	struct bot_buy buy;
 	char zone[BOT_ZONE_MAX];
 
 	if (kind == ARG_NONE)
@@ -279,6 +298,16 @@ static int check_arg(enum arg_kind kind, struct str arg, bool present, struct bo
 		return 0;
 	case ARG_STEP:
 		if (!one_of(arg, steps))
+			return -ERR_INVALID;
+		memcpy(out->arg, arg.p, arg.len);
+		return 0;
+	case ARG_BUY:
+		if (bot_buy_parse(arg, &buy))
+			return -ERR_INVALID;
+		memcpy(out->arg, arg.p, arg.len);
+		return 0;
+	case ARG_BILLING:
+		if (!one_of(arg, billing))
 			return -ERR_INVALID;
 		memcpy(out->arg, arg.p, arg.len);
 		return 0;
@@ -338,6 +367,54 @@ int bot_cb_encode(char out[BOT_CB_MAX + 1], enum bot_cb_action action, const cha
 		return -ERR_INVALID;
 	memcpy(out, tmp, (size_t)n + 1);
 	return 0;
+}
+
+/* A plan id as the store keeps them: 1-15 of [a-z0-9_]. */
+static bool plan_id_ok(struct str s)
+{
+	if (s.len == 0 || s.len > 15)
+		return false;
+	for (size_t i = 0; i < s.len; i++) {
+		char c = s.p[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'))
+			return false;
+	}
+	return true;
+}
+
+int bot_buy_parse(struct str s, struct bot_buy *out)
+{
+	static const char *const periods[] = {"month", "year", NULL};
+	struct str plan, period;
+	enum billing_provider p;
+
+	memset(out, 0, sizeof(*out));
+	if (!str_split(&s, '.', &plan)) {
+		if (!plan_id_ok(plan))
+			goto bad;
+		memcpy(out->plan, plan.p, plan.len);
+		return 0;
+	}
+	if (!plan_id_ok(plan))
+		goto bad;
+	memcpy(out->plan, plan.p, plan.len);
+	if (!str_split(&s, '.', &period)) {
+		if (!one_of(period, periods))
+			goto bad;
+		memcpy(out->period, period.p, period.len);
+		return 0;
+	}
+	if (!one_of(period, periods) || s.len == 0 || s.len >= sizeof(out->provider))
+		goto bad;
+	memcpy(out->period, period.p, period.len);
+	memcpy(out->provider, s.p, s.len);
+	if (billing_provider_parse(out->provider, &p))
+		goto bad;
+	return 0;
+bad:
+	memset(out, 0, sizeof(*out));
+	return -ERR_INVALID;
 }
 
 static bool strip_prefix(struct str *s, const char *prefix)

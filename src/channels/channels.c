@@ -45,7 +45,7 @@ static const struct {
 
 #define CHANNEL_COLS                                                                               \
 	"id, owner_id, chat_id, title, username, status, missing, checked_at, created_at, "        \
-	"removed_at"
+	"removed_at, coalesce(paused_at, 0)"
 
 const char *channels_status_name(enum ch_status s)
 {
@@ -253,6 +253,7 @@ static void row_to_channel(const struct store_res *r, size_t row, struct channel
 	c->checked_at = store_res_int(r, row, 7);
 	c->created_at = store_res_int(r, row, 8);
 	c->removed = !store_res_null(r, row, 9);
+	c->paused_at = store_res_int(r, row, 10);
 }
 
 /* The first row of a query as a channel; -ERR_NOT_FOUND when none. */

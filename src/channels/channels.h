@@ -59,6 +59,7 @@ struct channel {
 	unsigned missing;
 	int64_t checked_at, created_at;
 	bool removed;
+	int64_t paused_at; /* over the owner's plan limit since (billing); 0: not paused */
 };
 
 /* Stable names: "ok", "missing_rights", ...; and the API names of rights. */

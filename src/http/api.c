@@ -365,11 +365,13 @@ static json_t *rights_json(unsigned bits)
 
 static json_t *channel_json(const struct channel *c)
 {
-	return json_pack("{s:I, s:I, s:s, s:s, s:s, s:o, s:s, s:I, s:I}", "id", (json_int_t)c->id,
-	                 "chat_id", (json_int_t)c->chat_id, "title", c->title, "username",
-	                 c->username, "status", channels_status_name(c->status), "missing_rights",
-	                 rights_json(c->missing), "detail", status_detail(c->status), "checked_at",
-	                 (json_int_t)c->checked_at, "created_at", (json_int_t)c->created_at);
+	return json_pack("{s:I, s:I, s:s, s:s, s:s, s:o, s:s, s:I, s:I, s:b, s:o}", "id",
+	                 (json_int_t)c->id, "chat_id", (json_int_t)c->chat_id, "title", c->title,
+	                 "username", c->username, "status", channels_status_name(c->status),
+	                 "missing_rights", rights_json(c->missing), "detail",
+	                 status_detail(c->status), "checked_at", (json_int_t)c->checked_at,
+	                 "created_at", (json_int_t)c->created_at, "paused", c->paused_at != 0,
+	                 "paused_at", c->paused_at ? json_integer(c->paused_at) : json_null());
 }
 
 int api_path_id(struct http_req *r, const char *what, int64_t *id)

@@ -17,9 +17,19 @@ static bool match_path(const char *pattern, struct str path, struct router_match
 	pat.p++, pat.len--;
 	path.p++, path.len--;
 	for (;;) {
+		struct str left = path; /* what is left of the path, for a {name...} */
 		bool more_pat = str_split(&pat, '/', &ps);
 		bool more_path = str_split(&path, '/', &ss);
 
+		if (!more_pat && ps.len >= 6 && ps.p[0] == '{' &&
+		    memcmp(ps.p + ps.len - 4, "...}", 4) == 0) {
+			if (!left.len || m->nparams == ROUTER_MAX_PARAMS)
+				return false;
+			m->params[m->nparams].name = (struct str){ps.p + 1, ps.len - 5};
+			m->params[m->nparams].value = left;
+			m->nparams++;
+			return true;
+		}
 		if (ps.len >= 2 && ps.p[0] == '{' && ps.p[ps.len - 1] == '}') {
 			if (!ss.len || m->nparams == ROUTER_MAX_PARAMS)
 				return false;

@@ -2,6 +2,9 @@
  * router: matches a method and a path against a table of routes whose
  * patterns have literal segments and {name} parameters ("/api/v1/channels/{id}").
  * Pure: no I/O, no allocation; the table is owned by the caller.
+ *
+ * A last segment "{name...}" matches the whole rest of the path (one or more
+ * bytes, '/' and empty segments included): "/payme/{b64...}".
  */
 #ifndef HERALD_ROUTER_H
 #define HERALD_ROUTER_H
@@ -44,7 +47,8 @@ struct router_match {
  * Find the route for method and path. 0 and m filled on a match;
  * -ERR_NOT_FOUND when no pattern matches the path; -ERR_CONFLICT when some
  * do but not with this method (m->allow lists theirs). HEAD matches GET.
- * A parameter matches one non-empty segment.
+ * A parameter matches one non-empty segment; a last "{name...}" the
+ * non-empty rest.
  */
 int router_match(const struct route *routes, size_t n, const char *method, struct str path,
                  struct router_match *m);

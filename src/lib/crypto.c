@@ -131,6 +131,18 @@ void crypto_md5_hex(const struct str *parts, size_t n, char out[CRYPTO_MD5_HEX])
 	to_hex(md, sizeof(md), out);
 }
 
+void crypto_sha1_hex(const void *data, size_t len, char out[CRYPTO_SHA1_HEX])
+{
+	unsigned char md[20];
+	unsigned int mdlen = 0;
+	EVP_MD *sha1 = EVP_MD_fetch(NULL, "SHA1", NULL);
+
+	if (!sha1 || EVP_Digest(data, len, md, &mdlen, sha1, NULL) != 1 || mdlen != sizeof(md))
+		abort();
+	EVP_MD_free(sha1);
+	to_hex(md, sizeof(md), out);
+}
+
 bool crypto_eq(const void *a, size_t alen, const void *b, size_t blen)
 {
 	if (alen != blen)

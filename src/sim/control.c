@@ -18,6 +18,7 @@
 #include "lib/clock.h"
 #include "lib/json.h"
 #include "lib/mem.h"
+#include "sim/drivers.h"
 
 #define MAX_WAIT_MS 60000
 
@@ -112,6 +113,8 @@ static int c_reset(struct http_req *r)
 	sim_world_init(s);
 	sim_broadcast(s);
 	pthread_mutex_unlock(&s->mu);
+	sim_payme_reset(s->payme);
+	sim_click_reset(s->click);
 	return reply(r, json_pack("{s:b}", "ok", 1));
 }
 

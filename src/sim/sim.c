@@ -3,11 +3,11 @@
  *
  * The HTTP server runs a thread per connection (a long poll holds its
  * thread for up to its timeout without delaying anyone else) with a route
- * table of the control API, the web page and /{tok}/{method} for the Bot
- * API, and the Stripe simulator's routes (stripe.h). A second thread
- * delivers webhooks; the Stripe simulator has its own. Stopping sets a flag
- * and wakes every waiter, so held requests answer at once, then stops the
- * server and joins the delivery threads.
+ * table of the control API, the Payme and Click drivers' and the Stripe
+ * simulator's routes (stripe.h), the web page and /{tok}/{method} for the
+ * Bot API. A second thread delivers webhooks; the Stripe simulator has its
+ * own. Stopping sets a flag and wakes every waiter, so held requests answer
+ * at once, then stops the server and joins the delivery threads.
  */
 #include "sim/sim.h"
 
@@ -20,6 +20,7 @@
 #include "lib/hc.h"
 #include "lib/log.h"
 #include "lib/mem.h"
+#include "sim/drivers.h"
 #include "sim/sim_impl.h"
 #include "sim/stripe.h"
 
@@ -30,16 +31,28 @@ static struct route *routes_new(size_t *n)
 	    {"GET", "/{tok}/{method}", sim_botapi, 0, "a Bot API method"},
 	    {"POST", "/{tok}/{method}", sim_botapi, 0, "a Bot API method"},
 	};
-	size_t k = 0;
-	struct route *r =
-	    xcalloc(sim_control_nroutes + sim_stripe_nroutes + ARRAY_SIZE(tail), sizeof(*r));
+	const struct {
+		const struct route *r;
+		size_t n;
+	} parts[] = {
+	    {sim_control_routes, sim_control_nroutes},
+	    {sim_demo_routes, sim_demo_nroutes},
+	    {sim_payme_routes, sim_payme_nroutes},
+	    {sim_click_routes, sim_click_nroutes},
+	    {sim_stripe_routes, sim_stripe_nroutes},
+	    {tail, ARRAY_SIZE(tail)}, /* last: /{tok}/{method} matches much */
+	};
+	struct route *r;
 
-	memcpy(r + k, sim_control_routes, sim_control_nroutes * sizeof(*r));
-	k += sim_control_nroutes;
-	memcpy(r + k, sim_stripe_routes, sim_stripe_nroutes * sizeof(*r));
-	k += sim_stripe_nroutes;
-	memcpy(r + k, tail, sizeof(tail));
-	*n = k + ARRAY_SIZE(tail);
+	*n = 0;
+	for (size_t i = 0; i < ARRAY_SIZE(parts); i++)
+		*n += parts[i].n;
+	r = xcalloc(*n, sizeof(*r));
+	*n = 0;
+	for (size_t i = 0; i < ARRAY_SIZE(parts); i++) {
+		memcpy(r + *n, parts[i].r, parts[i].n * sizeof(*r));
+		*n += parts[i].n;
+	}
 	return r;
 }
 
@@ -76,6 +89,11 @@ int sim_start(struct sim **out, const struct sim_opts *o, struct err *e)
 	s->bot_username = xstrdup(o->bot_username ? o->bot_username : "HeraldDemoBot");
 	s->rate_limits_default = o->rate_limits;
 	sim_world_init(s);
+	if ((rc = sim_payme_new(&s->payme, &o->payme, e)) ||
+	    (rc = sim_click_new(&s->click, &o->click, e))) {
+		sim_free(s);
+		return rc;
+	}
 	hc_global_init();
 	s->stripe =
 	    sim_stripe_new(&(struct sim_stripe_opts){.key = o->stripe_key,
@@ -134,6 +152,8 @@ void sim_free(struct sim *s)
 		pthread_join(s->webhook_thread, NULL);
 	sim_stripe_free(s->stripe);
 	sim_world_release(s);
+	sim_payme_free(s->payme);
+	sim_click_free(s->click);
 	pthread_cond_destroy(&s->cv);
 	pthread_mutex_destroy(&s->mu);
 	free(s->token);
@@ -146,22 +166,33 @@ static void usage(FILE *out)
 {
 	fputs("usage: herald sim [--listen HOST:PORT] [--token T] [--username NAME] "
 	      "[--no-rate-limits]\n"
-	      "                  [--stripe-key K] [--stripe-webhook URL] "
-	      "[--stripe-webhook-secret S]\n"
+	      "                  [--payme-endpoint URL] [--payme-key KEY] [--payme-merchant ID]\n"
+	      "                  [--click-prepare URL] [--click-complete URL] [--click-secret S]\n"
+	      "                  [--click-service-id N] [--click-merchant-id N]\n"
+	      "                  [--stripe-key K] [--stripe-webhook URL] [--stripe-webhook-secret "
+	      "S]\n"
 	      "\n"
-	      "Serve a simulator of the Telegram Bot API (docs/simulator.md).\n"
-	      "It also simulates Stripe under /stripe (docs/sim-stripe.md).\n"
+	      "Serve a simulator of the Telegram Bot API (docs/simulator.md), drivers that\n"
+	      "play Payme and Click against a merchant (docs/sim-payme-click.md), and a\n"
+	      "simulator of Stripe under /stripe (docs/sim-stripe.md).\n"
 	      "\n"
-	      "  --listen HOST:PORT  where to listen (default " SIM_DEFAULT_LISTEN ")\n"
-	      "  --token T           the bot's token (default " SIM_DEFAULT_TOKEN ")\n"
-	      "  --username NAME     the bot's username (default HeraldDemoBot)\n"
-	      "  --no-rate-limits    do not enforce Telegram's flood limits\n"
-	      "  --stripe-key K      the Stripe secret key clients must send\n"
-	      "                      (default " SIM_STRIPE_DEFAULT_KEY ")\n"
-	      "  --stripe-webhook URL\n"
-	      "                      where Stripe events are POSTed (default: nowhere)\n"
+	      "  --listen HOST:PORT     where to listen (default " SIM_DEFAULT_LISTEN ")\n"
+	      "  --token T              the bot's token (default " SIM_DEFAULT_TOKEN ")\n"
+	      "  --username NAME        the bot's username (default HeraldDemoBot)\n"
+	      "  --no-rate-limits       do not enforce Telegram's flood limits\n"
+	      "  --payme-endpoint URL   where Payme's requests go (Herald's /hooks/payme)\n"
+	      "  --payme-key KEY        the cashbox key (Basic auth, login Paycom)\n"
+	      "  --payme-merchant ID    the cashbox id the checkout page /payme/<base64> knows\n"
+	      "  --click-prepare URL    where Click's Prepare goes (/hooks/click/prepare)\n"
+	      "  --click-complete URL   where Click's Complete goes (/hooks/click/complete)\n"
+	      "  --click-secret S       the service's secret key (sign_string, Merchant API)\n"
+	      "  --click-service-id N   the service id\n"
+	      "  --click-merchant-id N  the merchant id the payment page knows\n"
+	      "  --stripe-key K         the Stripe secret key clients must send\n"
+	      "                         (default " SIM_STRIPE_DEFAULT_KEY ")\n"
+	      "  --stripe-webhook URL   where Stripe events are POSTed (default: nowhere)\n"
 	      "  --stripe-webhook-secret S\n"
-	      "                      the whsec_ secret that signs them\n",
+	      "                         the whsec_ secret that signs them\n",
 	      out);
 }
 
@@ -192,6 +223,8 @@ int sim_main(int argc, char **argv)
 			o.token = argv[++i];
 		} else if (i + 1 < argc && strcmp(a, "--username") == 0) {
 			o.bot_username = argv[++i];
+		} else if (i + 1 < argc && sim_drivers_opt(&o, a, argv[i + 1])) {
+			i++;
 		} else if (i + 1 < argc && strcmp(a, "--stripe-key") == 0) {
 			o.stripe_key = argv[++i];
 		} else if (i + 1 < argc && strcmp(a, "--stripe-webhook") == 0) {

@@ -9,6 +9,10 @@
  * /control/ (docs/simulator.md) through which tests act as users and channel
  * administrators, inject failures and read what the bot did. GET / is a web
  * chat page for trying the bot by hand.
+ *
+ * Beside it run the Payme and Click drivers (drivers.h,
+ * docs/sim-payme-click.md): they call Herald's payment hooks as the
+ * providers do and serve the providers' checkout pages.
  */
 #ifndef HERALD_SIM_H
 #define HERALD_SIM_H
@@ -19,12 +23,28 @@
 
 struct sim;
 
+/* The Payme driver (docs/sim-payme-click.md); NULL: unset. */
+struct sim_payme_opts {
+	const char *endpoint;    /* where to POST, Herald's /hooks/payme */
+	const char *key;         /* the cashbox key (the Basic password) */
+	const char *merchant_id; /* the cashbox id the checkout page knows */
+};
+
+/* The Click driver (docs/sim-payme-click.md); NULL: unset. */
+struct sim_click_opts {
+	const char *prepare_url, *complete_url;
+	const char *secret;
+	const char *service_id, *merchant_id; /* digits */
+};
+
 struct sim_opts {
 	const char *host;         /* "127.0.0.1" */
 	int port;                 /* 0: any free port */
 	const char *token;        /* "<bot id>:<secret>"; the bot's user id is the number */
 	const char *bot_username; /* e.g. "HeraldDemoBot"; NULL: "HeraldDemoBot" */
 	bool rate_limits;         /* enforce Telegram's limits with 429 */
+	struct sim_payme_opts payme;
+	struct sim_click_opts click;
 	/* the Stripe simulator (docs/sim-stripe.md); NULL: its defaults */
 	const char *stripe_key;            /* the secret key it accepts */
 	const char *stripe_webhook;        /* where it posts events */
@@ -46,8 +66,7 @@ void sim_free(struct sim *s);
 
 /*
  * `herald sim [--listen HOST:PORT] [--token T] [--username NAME]
- * [--no-rate-limits] [--stripe-key K] [--stripe-webhook URL]
- * [--stripe-webhook-secret S]`: argv[0] is "sim". Prints "sim listening on
+ * [--no-rate-limits] [Payme, Click and Stripe options]`: argv[0] is "sim". Prints "sim listening on
  * http://HOST:PORT" on stdout when ready and runs until SIGTERM or SIGINT.
  * Returns the process exit status.
  */

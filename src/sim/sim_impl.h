@@ -200,6 +200,8 @@ struct sim {
 	json_t *commands; /* setMyCommands, or NULL */
 	uint64_t seq;     /* for ids of files, queries, media groups */
 
+	struct sim_payme *payme; /* the drivers (drivers.h), with locks of their own */
+	struct sim_click *click;
 	struct sim_stripe *stripe; /* the Stripe simulator (stripe.h), with its own lock */
 };
 
@@ -244,6 +246,10 @@ extern const size_t sim_nmethods;
 extern const struct route sim_control_routes[];
 extern const size_t sim_control_nroutes;
 int sim_page(struct http_req *r);
+
+/* demo.c: the demo's clock (POST /control/demo/advance) */
+extern const struct route sim_demo_routes[];
+extern const size_t sim_demo_nroutes;
 
 /* page.c */
 extern const char sim_page_html[];

@@ -14,7 +14,9 @@
 #ifndef HERALD_SIM_STRIPE_H
 #define HERALD_SIM_STRIPE_H
 
+#include <jansson.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "http/router.h"
 
@@ -32,6 +34,25 @@ struct sim_stripe_opts {
 struct sim_stripe *sim_stripe_new(const struct sim_stripe_opts *o);
 /* Stop the delivery thread (an attempt in flight is abandoned) and free all. */
 void sim_stripe_free(struct sim_stripe *st);
+
+/* The clock as GET /control/stripe/clock shows it: {"now", "offset_s"}. */
+json_t *sim_stripe_clock_json(struct sim_stripe *st);
+
+#define SIM_STRIPE_ADVANCE_MAX 1000 /* renewals in one sim_stripe_advance */
+
+/*
+ * Move the clock forward by secs (>= 0) and do what Stripe does as time
+ * passes: open checkout sessions past their expiry expire; an active or
+ * trialing subscription whose period has ended is renewed through the
+ * control API's renew (a new invoice charged to its card, or the end of
+ * one set to cancel at the period's end), period after period until its
+ * period is current or a charge fails; a past_due one whose invoice's next
+ * payment attempt has come is retried. Events are sent as for any control
+ * call. At most SIM_STRIPE_ADVANCE_MAX renewals ("truncated" true after).
+ * Returns a new {"now", "offset_s", "renewals": [{"subscription", "status",
+ * "invoice", "paid", "ended"} or {"subscription", "error"}], "truncated", "events"}.
+ */
+json_t *sim_stripe_advance(struct sim_stripe *st, int64_t secs);
 
 /*
  * The routes of the API, the hosted page and the control API. Their

@@ -12,6 +12,7 @@
  */
 #include "sim/stripe_impl.h"
 
+#include <assert.h>
 #include <microhttpd.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -505,6 +506,110 @@ static int c_clock(struct http_req *r)
 	return end(r, &cx, b,
 	           json_pack("{s:I, s:I}", "now", (json_int_t)stripe_now(cx.st), "offset_s",
 	                     (json_int_t)cx.st->clock_offset_s));
+}
+
+json_t *sim_stripe_clock_json(struct sim_stripe *st)
+{
+	json_t *o;
+
+	pthread_mutex_lock(&st->mu);
+	o = json_pack("{s:I, s:I}", "now", (json_int_t)stripe_now(st), "offset_s",
+	              (json_int_t)st->clock_offset_s);
+	pthread_mutex_unlock(&st->mu);
+	return o;
+}
+
+/*
+ * Whether Stripe would charge sub now: an active or trialing subscription
+ * whose period has ended, or a past_due one whose open invoice's next
+ * payment attempt has come.
+ */
+static bool renewal_due(struct sim_stripe *st, const json_t *sub)
+{
+	const char *status = get_str(sub, "status");
+	int64_t now = stripe_now(st);
+
+	if (!status)
+		return false;
+	if (strcmp(status, "active") == 0 || strcmp(status, "trialing") == 0) {
+		json_t *items = json_object_get(json_object_get(sub, "items"), "data");
+		json_t *end = json_object_get(json_array_get(items, 0), "current_period_end");
+
+		return json_is_integer(end) && json_integer_value(end) <= now;
+	}
+	if (strcmp(status, "past_due") == 0) {
+		json_t *inv = stripe_get(st, get_str(sub, "latest_invoice"), "invoice");
+		json_t *next = json_object_get(inv, "next_payment_attempt");
+		const char *istatus = get_str(inv, "status");
+
+		return istatus && strcmp(istatus, "open") == 0 && json_is_integer(next) &&
+		       json_integer_value(next) <= now;
+	}
+	return false;
+}
+
+json_t *sim_stripe_advance(struct sim_stripe *st, int64_t secs)
+{
+	struct stripe_cx cx;
+	json_t *ids, *id, *renewals = json_array(), *o;
+	size_t i, done = 0;
+	bool full = false;
+
+	assert(secs >= 0);
+	pthread_mutex_lock(&st->mu);
+	stripe_cx_init(&cx, st);
+	st->clock_offset_s += secs;
+	stripe_sweep(&cx);
+	/* renew may add objects (never subscriptions), so walk a copy */
+	ids = json_deep_copy(stripe_ids(st, "subscription"));
+	json_array_foreach(ids, i, id)
+	{
+		json_t *sub = stripe_get(st, json_string_value(id), "subscription");
+
+		while (!full && sub && renewal_due(st, sub)) {
+			json_t *inv;
+			const char *istatus;
+			bool ended;
+
+			if (done++ >= SIM_STRIPE_ADVANCE_MAX) {
+				full = true;
+				break;
+			}
+			cx.status = 200;
+			stripe_renew(&cx, sub, false, NULL, NULL);
+			if (cx.status != 200) {
+				json_t *err =
+				    json_object_get(json_object_get(cx.out, "error"), "message");
+
+				json_array_append_new(
+				    renewals, json_pack("{s:O, s:s}", "subscription", id, "error",
+				                        json_is_string(err) ? json_string_value(err)
+				                                            : "failed"));
+				full = cx.status >= 500; /* the simulator is full */
+				break;
+			}
+			/* a subscription set to cancel at the period's end ends: no invoice */
+			ended = strcmp(get_str(sub, "status"), "canceled") == 0;
+			inv = ended ? NULL
+			            : stripe_get(st, get_str(sub, "latest_invoice"), "invoice");
+			istatus = get_str(inv, "status");
+			json_array_append_new(
+			    renewals,
+			    json_pack("{s:O, s:s, s:O?, s:b, s:b}", "subscription", id, "status",
+			              get_str(sub, "status"), "invoice", json_object_get(inv, "id"),
+			              "paid", istatus && strcmp(istatus, "paid") == 0, "ended",
+			              ended));
+		}
+	}
+	json_decref(ids);
+	cx.status = 200;
+	o = json_pack("{s:I, s:I, s:o, s:b, s:o}", "now", (json_int_t)stripe_now(st), "offset_s",
+	              (json_int_t)st->clock_offset_s, "renewals", renewals, "truncated", full,
+	              "events", events_of(&cx));
+	stripe_cx_finish(&cx);
+	stripe_cx_release(&cx);
+	pthread_mutex_unlock(&st->mu);
+	return o;
 }
 
 /* ---- acting as Stripe ---- */

@@ -1268,7 +1268,7 @@ void stripe_checkout_create(struct stripe_cx *cx)
 	checkout_url(cx, id, url, sizeof(url));
 	s = json_pack(
 	    "{s:s, s:s, s:n, s:b, s:I, s:I, s:n, s:o, s:o, s:I, s:s, s:o, s:s, s:o, "
-	    "s:n, s:o, s:I, s:n, s:b, s:o, s:o, s:s, s:o, s:s, s:[s], s:s, s:n, s:s, "
+	    "s:o, s:I, s:n, s:b, s:o, s:o, s:s, s:o, s:s, s:[s], s:s, s:n, s:s, "
 	    "s:o, s:{s:i, s:i, s:i}, s:s, s:s, s:o}",
 	    "id", id, "object", "checkout.session", "after_expiration", "allow_promotion_codes",
 	    promo, "amount_subtotal", (json_int_t)subtotal, "amount_total", (json_int_t)subtotal,
@@ -1278,13 +1278,13 @@ void stripe_checkout_create(struct stripe_cx *cx)
 	    strcmp(mode, "payment") ? "always"
 	    : creation              ? creation
 	                            : "if_required",
-	    "customer_details", json_null(), "customer_email", "customer_email",
-	    jstr(email && *email ? email : NULL), "expires_at", (json_int_t)expires, "invoice",
-	    "livemode", 0, "locale", jstr(locale), "metadata", meta, "mode", mode, "payment_intent",
-	    json_null(), "payment_method_collection", "always", "payment_method_types", "card",
-	    "payment_status", "unpaid", "setup_intent", "status", "open", "subscription",
-	    json_null(), "total_details", "amount_discount", 0, "amount_shipping", 0, "amount_tax",
-	    0, "ui_mode", "hosted", "url", url, "success_url", jstr(success));
+	    "customer_details", json_null(), "customer_email", jstr(email && *email ? email : NULL),
+	    "expires_at", (json_int_t)expires, "invoice", "livemode", 0, "locale", jstr(locale),
+	    "metadata", meta, "mode", mode, "payment_intent", json_null(),
+	    "payment_method_collection", "always", "payment_method_types", "card", "payment_status",
+	    "unpaid", "setup_intent", "status", "open", "subscription", json_null(),
+	    "total_details", "amount_discount", 0, "amount_shipping", 0, "amount_tax", 0, "ui_mode",
+	    "hosted", "url", url, "success_url", jstr(success));
 	meta = NULL;
 	if (!s) {
 		json_decref(items);

@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import http.server
 import json
+import os
 import signal
 import subprocess
 import threading
@@ -197,6 +198,12 @@ class Sim:
         return self.pay(cs, card)
 
 
+def sim_env():
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HERALD_")}
+    env["HERALD_LOG_LEVEL"] = "info"  # one line per request: checked for secrets
+    return env
+
+
 @pytest.fixture(scope="module")
 def sim_proc(tmp_path_factory):
     port = servers.free_port()
@@ -204,8 +211,7 @@ def sim_proc(tmp_path_factory):
     with open(log, "wb") as errf:
         p = subprocess.Popen([BIN, "sim", "--listen", f"127.0.0.1:{port}", "--stripe-key", KEY,
                               "--stripe-webhook-secret", SECRET],
-                             stdout=subprocess.PIPE, stderr=errf,
-                             env={"HERALD_LOG_LEVEL": "info"})
+                             stdout=subprocess.PIPE, stderr=errf, env=sim_env())
         line = p.stdout.readline().decode()
         assert line.strip() == f"sim listening on http://127.0.0.1:{port}", line
         yield Sim(f"http://127.0.0.1:{port}")
@@ -1027,6 +1033,74 @@ def test_clock_and_session_expiry(sim, hook):
     assert "open" in e["message"]
 
 
+def test_demo_advance_renews_what_stripe_would(sim, hook):
+    """POST /control/demo/advance (the demo's Time panel) moves the Stripe
+    clock with the drivers' and renews, through renew, every subscription
+    whose period ended; here the simulator runs without Herald (no
+    herald_url in the demo record)."""
+    requests.post(sim.base + "/control/demo", json={}, timeout=10)
+    monthly = sim.subscribe()["subscription"]
+    weekly = sim.subscribe(interval="week")["subscription"]
+    yearly = sim.subscribe(interval="year")["subscription"]
+    failing = sim.subscribe(card="4000000000000341")["subscription"]
+    ending = sim.subscribe()["subscription"]
+    sim.ctl("POST", f"/subscriptions/{ending['id']}/cancel", {"when": "period_end"})
+    cs = sim.session()
+    c0 = sim.ctl("GET", "/clock")
+    drivers0 = {p: sim.http.get(f"{sim.base}/control/{p}/clock").json()["offset_ms"]
+                for p in ("payme", "click")}
+    n0 = len(sim.ok("GET", "/events", {"limit": 100})["data"])
+    hook.wait(n0)
+
+    def advance(days):
+        r = sim.http.post(sim.base + "/control/demo/advance", json={"days": days}, timeout=60)
+        assert r.status_code == 200, r.text
+        return r.json()
+
+    r = advance(31)
+    assert r["herald"] is None and r["days"] == 31
+    st = r["stripe"]
+    assert st["offset_s"] == c0["offset_s"] + 31 * 86400 and not st["truncated"]
+    for p in ("payme", "click"):
+        assert r[p]["offset_ms"] == drivers0[p] + 31 * 86400 * 1000, p
+    by = {}
+    for x in st["renewals"]:
+        by.setdefault(x["subscription"], []).append(x)
+    assert yearly["id"] not in by
+    assert [(x["paid"], x["status"]) for x in by[monthly["id"]]] == [(True, "active")]
+    assert [x["paid"] for x in by[weekly["id"]]] == [True] * 4  # weeks 1-4 of 31 days
+    assert [(x["paid"], x["status"]) for x in by[failing["id"]]] == [(False, "past_due")]
+    assert [(x["ended"], x["status"]) for x in by[ending["id"]]] == [(True, "canceled")]
+    # the state is Stripe's: periods current, invoices as renew leaves them
+    for sub, n in ((monthly, 1), (weekly, 4)):
+        s = sim.ok("GET", f"/subscriptions/{sub['id']}")
+        item = s["items"]["data"][0]
+        assert item["current_period_start"] <= st["now"] < item["current_period_end"]
+        invs = sim.ok("GET", "/invoices", {"subscription": sub["id"]})["data"]
+        assert [i["billing_reason"] for i in invs].count("subscription_cycle") == n
+    assert sim.ok("GET", f"/subscriptions/{ending['id']}")["status"] == "canceled"
+    assert sim.ok("GET", f"/checkout/sessions/{cs['id']}")["status"] == "expired"
+    # the events went out as webhooks, in the answer's order
+    sent = [e["type"] for e in st["events"]]
+    assert sent.count("invoice.paid") == 5 and sent.count("invoice.payment_failed") == 1
+    assert sent.count("customer.subscription.deleted") == 1
+    hook.wait(n0 + len(sent))
+    assert hook.types()[n0:] == sent
+    # a day later nothing is due; three days after the failure, one retry
+    assert advance(1)["stripe"]["renewals"] == []
+    r = advance(2)
+    assert [(x["subscription"], x["paid"]) for x in r["stripe"]["renewals"]] == \
+        [(failing["id"], False)]
+    inv = sim.ok("GET", f"/invoices/{by[failing['id']][0]['invoice']}")
+    assert inv["attempt_count"] == 2 and inv["status"] == "open"
+    # bad input moves nothing
+    c1 = sim.ctl("GET", "/clock")
+    for body in ({"days": 0}, {"days": 401}, {"days": "2"}):
+        bad = sim.http.post(sim.base + "/control/demo/advance", json=body, timeout=10)
+        assert bad.status_code == 400, (body, bad.text)
+    assert sim.ctl("GET", "/clock")["offset_s"] == c1["offset_s"]
+
+
 def test_lists_pagination_and_expand(sim):
     ids = [sim.ok("POST", "/customers", {"email": f"c{i}@example.com"})["id"] for i in range(5)]
     page = sim.ok("GET", "/customers", {"limit": 2})
@@ -1106,7 +1180,7 @@ def test_options_and_help(tmp_path):
     port = servers.free_port()
     p = subprocess.Popen([BIN, "sim", "--listen", f"127.0.0.1:{port}", "--stripe-webhook",
                           rec.url, "--stripe-webhook-secret", SECRET],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=sim_env())
     try:
         assert p.stdout.readline().decode().startswith("sim listening")
         s = Sim(f"http://127.0.0.1:{port}")

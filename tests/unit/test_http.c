@@ -74,6 +74,29 @@ static void test_router_misses(void **state)
 	assert_string_equal(m.allow, "GET");
 }
 
+static void test_router_rest(void **state)
+{
+	static const struct route rest[] = {
+	    {"GET", "/pay/{rest...}", h, 0, ""},
+	    {"GET", "/{a}/{b}", h, 0, ""},
+	};
+	struct router_match m;
+
+	(void)state;
+	assert_int_equal(router_match(rest, 2, "GET", str_c("/pay/abc"), &m), 0);
+	assert_int_equal(m.index, 0);
+	assert_true(str_eqc(router_param(&m, "rest"), "abc"));
+	assert_int_equal(router_match(rest, 2, "GET", str_c("/pay/a/b//c=="), &m), 0);
+	assert_true(str_eqc(router_param(&m, "rest"), "a/b//c=="));
+	assert_int_equal(router_match(rest, 2, "GET", str_c("/pay//"), &m), 0);
+	assert_true(str_eqc(router_param(&m, "rest"), "/"));
+	/* the rest must not be empty */
+	assert_int_equal(router_match(rest, 2, "GET", str_c("/pay/"), &m), -ERR_NOT_FOUND);
+	assert_int_equal(router_match(rest, 2, "GET", str_c("/pay"), &m), -ERR_NOT_FOUND);
+	assert_int_equal(router_match(rest, 2, "GET", str_c("/paid/x"), &m), 0);
+	assert_int_equal(m.index, 1);
+}
+
 static void test_metrics_text(void **state)
 {
 	struct metrics *m = metrics_new(routes, 6);
@@ -179,6 +202,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_router_match),
 	    cmocka_unit_test(test_router_misses),
+	    cmocka_unit_test(test_router_rest),
 	    cmocka_unit_test(test_metrics_text),
 	    cmocka_unit_test(test_openapi_matches_router),
 	};

@@ -129,7 +129,8 @@ static void test_json_depth(void **state)
 
 static void test_crypto(void **state)
 {
-	char hex[CRYPTO_SHA256_HEX], md5[CRYPTO_MD5_HEX], t1[64], t2[64];
+	char hex[CRYPTO_SHA256_HEX], md5[CRYPTO_MD5_HEX], sha1[CRYPTO_SHA1_HEX], b64[80], t1[64],
+	    t2[64];
 
 	(void)state;
 	crypto_sha256_hex("abc", 3, hex);
@@ -157,6 +158,21 @@ static void test_crypto(void **state)
 	assert_string_equal(md5, "d41d8cd98f00b204e9800998ecf8427e");
 	crypto_md5_hex((struct str[]){STR_LIT("a"), STR_LIT("bc")}, 2, md5);
 	assert_string_equal(md5, "900150983cd24fb0d6963f7d28e17f72");
+	/* FIPS 180 "abc", and Click's Auth digest vector (protocols.md D.9) */
+	crypto_sha1_hex("abc", 3, sha1);
+	assert_string_equal(sha1, "a9993e364706816aba3e25717850c26c9cd0d89d");
+	crypto_sha1_hex("1519051543SECRETKEY", 19, sha1);
+	assert_string_equal(sha1, "08be495af2b06930d8269e0d2f0bdd7a754da8cf");
+	/* base64 (RFC 4648 section 10) and C.8's worked example */
+	assert_int_equal(crypto_base64("foob", 4, b64, sizeof(b64)), 8);
+	assert_string_equal(b64, "Zm9vYg==");
+	assert_int_equal(crypto_base64("", 0, b64, sizeof(b64)), 0);
+	assert_int_equal(crypto_base64("foobar", 6, b64, 8), 0); /* no room for the NUL */
+	assert_int_equal(
+	    crypto_base64("m=587f72c72cac0d162c722ae2;ac.order_id=197;a=500", 48, b64, sizeof(b64)),
+	    64);
+	assert_string_equal(b64,
+	                    "bT01ODdmNzJjNzJjYWMwZDE2MmM3MjJhZTI7YWMub3JkZXJfaWQ9MTk3O2E9NTAw");
 	assert_false(crypto_eq("abc", 3, "abd", 3));
 	assert_false(crypto_eq("abc", 3, "abcd", 4));
 	crypto_token("hk_", 32, t1, sizeof(t1));
