@@ -188,7 +188,7 @@ static int apply_paid(struct app *a, const struct stars_charge *ch, int64_t now,
 		rc = billing_paid(c, &p, now, ef, &pe);
 	}
 	if (rc == -ERR_CONFLICT) {
-		snprintf(why, whysz, "%s", pe.msg);
+		snprintf(why, whysz, "%.*s", (int)(whysz > 0 ? whysz - 1 : 0), pe.msg);
 		rc = 2;
 		goto out;
 	}

@@ -456,7 +456,7 @@ static bool judge(const struct ck_x *x, const struct cx *e, char *why, size_t n)
 	char want[CLICK_ID_MAX], got[CLICK_ID_MAX];
 
 	if (x->c.error[0]) {
-		snprintf(why, n, "no answer: %s", x->c.error);
+		snprintf(why, n, "no answer: %.160s", x->c.error);
 		return false;
 	}
 	if (x->c.status != 200) {

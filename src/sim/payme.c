@@ -310,7 +310,7 @@ static bool envelope_ok(const struct pm_x *x, char *why, size_t n)
 	json_t *id;
 
 	if (x->c.error[0]) {
-		snprintf(why, n, "no answer: %s", x->c.error);
+		snprintf(why, n, "no answer: %.160s", x->c.error);
 		return false;
 	}
 	if (x->c.status != 200) {

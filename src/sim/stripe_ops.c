@@ -1601,7 +1601,7 @@ static json_t *invoice_new(struct stripe_cx *cx, json_t *sub, json_t *cus, const
 
 static void invoice_payment_set(struct stripe_cx *cx, json_t *inv, json_t *pi, bool paid)
 {
-	json_t *data = json_object_get(json_object_get(inv, "payments"), "data"), *p;
+	json_t *data = json_object_get(json_object_get(inv, "payments"), "data"), *p = NULL;
 	int64_t now = stripe_now(cx->st);
 	size_t i;
 	char id[40];
