@@ -157,6 +157,16 @@ def check(name, mix, db, tag, r):
     """No double effect: one ledger row per event, one end and one notice per
     subscription; returns the distinct events applied."""
     prefix = f"evt_{mix}_{tag}_"
+    # requests in flight when wrk stops still finish: wait until the ledger
+    # stops growing before counting
+    last = -1
+    while True:
+        n = int(sql(db, f"SELECT count(*) FROM provider_events WHERE event_id LIKE "
+                        f"'{prefix}%'")[0][0])
+        if n == last:
+            break
+        last = n
+        time.sleep(1)
     ledger = int(sql(db, f"SELECT count(*) FROM provider_events WHERE event_id LIKE "
                          f"'{prefix}%'")[0][0])
     dup = sql(db, f"SELECT count(*) FROM (SELECT event_id FROM provider_events WHERE "
@@ -186,7 +196,7 @@ def main():
     ap.add_argument("--seconds", type=int, default=8)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--conns", type=int, default=64)
-    ap.add_argument("--events", type=int, default=60000,
+    ap.add_argument("--events", type=int, default=150000,
                     help="distinct events made for each run (each is sent twice)")
     args = ap.parse_args()
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
