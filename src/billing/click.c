@@ -527,7 +527,7 @@ int click_refund(struct app *a, const struct billing_refund *p, int64_t amount, 
 	           *user = app_str(a, SET_CLICK_MERCHANT_USER_ID);
 	const char *secret = app_str(a, SET_CLICK_SECRET_KEY),
 	           *service = app_str(a, SET_CLICK_SERVICE_ID);
-	char ts[24], digest[CRYPTO_SHA1_HEX], plain[160], auth[256], url[1024];
+	char ts[24], digest[CRYPTO_SHA1_HEX], auth[256], url[1024];
 	struct hc_req rq = {.method = "DELETE", .url = url, .timeout_ms = 15000};
 	struct hc_resp rs;
 	struct refund_arg x = {p, reason, ef};
@@ -543,9 +543,7 @@ int click_refund(struct app *a, const struct billing_refund *p, int64_t amount, 
 	/* the product clock: real time in production; with HERALD_TEST_CLOCK
 	 * moved, Click's clock (the simulator's) has moved with it */
 	snprintf(ts, sizeof(ts), "%lld", (long long)(clock_app_ms() / 1000));
-	snprintf(plain, sizeof(plain), "%s%s", ts, secret);
-	crypto_sha1_hex(plain, strlen(plain), digest);
-	explicit_bzero(plain, sizeof(plain));
+	crypto_sha1_hex((struct str[]){str_c(ts), str_c(secret)}, 2, digest);
 	snprintf(auth, sizeof(auth), "Auth: %s:%s:%s", user, digest, ts);
 	snprintf(url, sizeof(url), "%s/payment/reversal/%s/%s", base, service,
 	         p->provider_payment_id);

@@ -131,15 +131,20 @@ void crypto_md5_hex(const struct str *parts, size_t n, char out[CRYPTO_MD5_HEX])
 	to_hex(md, sizeof(md), out);
 }
 
-void crypto_sha1_hex(const void *data, size_t len, char out[CRYPTO_SHA1_HEX])
+void crypto_sha1_hex(const struct str *parts, size_t n, char out[CRYPTO_SHA1_HEX])
 {
 	unsigned char md[20];
 	unsigned int mdlen = 0;
-	EVP_MD *sha1 = EVP_MD_fetch(NULL, "SHA1", NULL);
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 
-	if (!sha1 || EVP_Digest(data, len, md, &mdlen, sha1, NULL) != 1 || mdlen != sizeof(md))
+	if (!ctx || EVP_DigestInit_ex(ctx, EVP_sha1(), NULL) != 1)
 		abort();
-	EVP_MD_free(sha1);
+	for (size_t i = 0; i < n; i++)
+		if (parts[i].len && EVP_DigestUpdate(ctx, parts[i].p, parts[i].len) != 1)
+			abort();
+	if (EVP_DigestFinal_ex(ctx, md, &mdlen) != 1 || mdlen != sizeof(md))
+		abort();
+	EVP_MD_CTX_free(ctx);
 	to_hex(md, sizeof(md), out);
 }
 

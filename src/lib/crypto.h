@@ -34,10 +34,11 @@ void crypto_hmac_sha256_hex(struct str key, const struct str *parts, size_t n,
 void crypto_md5_hex(const struct str *parts, size_t n, char out[CRYPTO_MD5_HEX]);
 
 /*
- * SHA-1 of data as lower-case hex. Only for protocols that demand it (the
- * digest in Click's Merchant API Auth header).
+ * SHA-1 of the concatenation of the n slices in parts as lower-case hex.
+ * Only for protocols that demand it (the digest in Click's Merchant API Auth
+ * header).
  */
-void crypto_sha1_hex(const void *data, size_t len, char out[CRYPTO_SHA1_HEX]);
+void crypto_sha1_hex(const struct str *parts, size_t n, char out[CRYPTO_SHA1_HEX]);
 
 /* Compare two byte strings in time that depends only on their lengths. */
 bool crypto_eq(const void *a, size_t alen, const void *b, size_t blen);

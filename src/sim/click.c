@@ -1452,7 +1452,7 @@ static int api_auth(struct http_req *r, char user[CLICK_ID_MAX], char *why, size
 	{
 		struct str parts[] = {t, str_c(secret)};
 
-		drv_sha1_hex(parts, 2, want);
+		crypto_sha1_hex(parts, 2, want);
 	}
 	memset(secret, 0, sizeof(secret));
 	ok = crypto_eq(want, 40, d.p, d.len);

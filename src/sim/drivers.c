@@ -8,13 +8,13 @@
  */
 #include "sim/drivers.h"
 
-#include <openssl/evp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "lib/clock.h"
+#include "lib/crypto.h"
 #include "lib/hc.h"
 #include "lib/json.h"
 #include "lib/mem.h"
@@ -100,13 +100,13 @@ void drv_call_json(const struct drv_call *c, json_t *o)
 	if (sim_utf8_valid(c->answer.p, c->answer.len)) {
 		json_object_set_new(o, "answer", json_stringn(c->answer.p, c->answer.len));
 	} else {
-		struct buf b;
+		size_t cap = 4 * ((c->answer.len + 2) / 3) + 1;
+		char *b = xmalloc(cap);
+		size_t n = crypto_base64(c->answer.p, c->answer.len, b, cap);
 
-		buf_init(&b, DRV_MAX_ANSWER * 2);
 		json_object_set_new(o, "answer", json_null());
-		if (!drv_b64_encode(&b, c->answer.p, c->answer.len))
-			json_object_set_new(o, "answer_base64", json_stringn(b.p, b.len));
-		buf_release(&b);
+		json_object_set_new(o, "answer_base64", json_stringn(b, n));
+		free(b);
 	}
 	json_object_set_new(o, "json", c->json ? json_deep_copy(c->json) : json_null());
 	json_object_set_new(o, "error", c->error[0] ? json_string(c->error) : json_null());
@@ -155,31 +155,7 @@ json_t *drv_log_json(const struct drv_log *l, int64_t after)
 	return json_pack("{s:o, s:I}", "calls", out, "last_seq", (json_int_t)l->seq);
 }
 
-/* ---- base64, sha1 ---- */
-
-static const char b64std[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-int drv_b64_encode(struct buf *b, const void *data, size_t len)
-{
-	const unsigned char *p = data;
-	char q[4];
-	int rc = 0;
-
-	for (size_t i = 0; i < len && !rc; i += 3) {
-		unsigned v = (unsigned)p[i] << 16;
-
-		if (i + 1 < len)
-			v |= (unsigned)p[i + 1] << 8;
-		if (i + 2 < len)
-			v |= p[i + 2];
-		q[0] = b64std[(v >> 18) & 63];
-		q[1] = b64std[(v >> 12) & 63];
-		q[2] = i + 1 < len ? b64std[(v >> 6) & 63] : '=';
-		q[3] = i + 2 < len ? b64std[v & 63] : '=';
-		rc = buf_add(b, q, 4);
-	}
-	return rc;
-}
+/* ---- base64 (links come in either alphabet; lib/crypto encodes) ---- */
 
 static int b64val(char ch)
 {
@@ -226,28 +202,6 @@ int drv_b64_decode(struct str in, char *out, size_t outsz, size_t *outlen)
 	out[o] = '\0';
 	*outlen = o;
 	return 0;
-}
-
-void drv_sha1_hex(const struct str *parts, size_t n, char out[41])
-{
-	static const char hex[] = "0123456789abcdef";
-	unsigned char md[20];
-	unsigned int mdlen = 0;
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-
-	if (!ctx || EVP_DigestInit_ex(ctx, EVP_sha1(), NULL) != 1)
-		abort();
-	for (size_t i = 0; i < n; i++)
-		if (parts[i].len && EVP_DigestUpdate(ctx, parts[i].p, parts[i].len) != 1)
-			abort();
-	if (EVP_DigestFinal_ex(ctx, md, &mdlen) != 1 || mdlen != sizeof(md))
-		abort();
-	EVP_MD_CTX_free(ctx);
-	for (size_t i = 0; i < sizeof(md); i++) {
-		out[2 * i] = hex[md[i] >> 4];
-		out[2 * i + 1] = hex[md[i] & 15];
-	}
-	out[40] = '\0';
 }
 
 /* ---- amounts and text ---- */

@@ -134,19 +134,12 @@ int64_t drv_log_add(struct drv_log *l, json_t *rec);
 json_t *drv_log_json(const struct drv_log *l, int64_t after);
 
 /*
- * Base64 of data (standard alphabet, padded) appended to b.
- */
-int drv_b64_encode(struct buf *b, const void *data, size_t len) WUR;
-/*
  * Decode in (standard or URL-safe alphabet, padded or not, not mixed with
  * anything else) into out; *outlen bytes written, out NUL terminated.
  * -ERR_INVALID for any other character or a bad length, -ERR_TOO_BIG when
  * outsz is too small.
  */
 int drv_b64_decode(struct str in, char *out, size_t outsz, size_t *outlen) WUR;
-
-/* Lower-case hex SHA-1 of the concatenation of parts into out[41]. */
-void drv_sha1_hex(const struct str *parts, size_t n, char out[41]);
 
 /* "50000.00" from 5000000 (tiyin to so'm with two decimals). */
 void drv_som(int64_t tiyin, char *out, size_t outsz);

@@ -90,16 +90,15 @@ static int64_t now_ms(const struct pm *m)
 
 static void auth_line(char *out, size_t outsz, const char *login, const char *key)
 {
-	struct buf plain, b64;
+	char plain[DRV_SECRET_MAX + 64], b64[4 * (sizeof(plain) + 2) / 3 + 1];
+	int n = snprintf(plain, sizeof(plain), "%s:%s", login, key);
 
-	buf_init(&plain, DRV_SECRET_MAX + 64);
-	buf_init(&b64, outsz);
-	if (buf_printf(&plain, "%s:%s", login, key) || drv_b64_encode(&b64, plain.p, plain.len))
-		abort(); /* bounded by the key's check */
-	snprintf(out, outsz, "Authorization: Basic %s", b64.p);
-	memset(plain.p, 0, plain.len);
-	buf_release(&plain);
-	buf_release(&b64);
+	/* bounded by the key's check */
+	if (n < 0 || (size_t)n >= sizeof(plain) ||
+	    !crypto_base64(plain, (size_t)n, b64, sizeof(b64)))
+		abort();
+	snprintf(out, outsz, "Authorization: Basic %s", b64);
+	explicit_bzero(plain, sizeof(plain));
 }
 
 /* Copy the configuration for a flow; -ERR_CONFLICT when no endpoint or key
