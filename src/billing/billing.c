@@ -13,6 +13,7 @@
 #include "lib/mem.h"
 #include "sched/sched.h"
 #include "store/store.h"
+#include "users/users.h"
 
 #define ORDER_TTL_MS (24LL * 3600 * 1000)
 #define LIVE_STATES  "('trialing', 'active', 'past_due', 'canceled')"
@@ -367,14 +368,6 @@ int billing_sub_live(struct store_conn *c, int64_t user_id, int64_t *id, struct 
 	return rc;
 }
 
-/* Lock a user's row: one user's billing changes happen one at a time. */
-static int lock_user(struct store_conn *c, int64_t user_id, struct err *e)
-{
-	struct store_val a[] = {SV_INT(user_id)};
-
-	return exec_one(c, "UPDATE users SET plan = plan WHERE id = $1", a, 1, "user", e);
-}
-
 /*
  * users.plan follows the live subscription; channels over the plan's limit
  * are paused (the oldest are kept), those within it resume.
@@ -610,7 +603,7 @@ int billing_paid(struct store_conn *c, const struct billing_paid *p, int64_t now
 	} else {
 		return err_set(e, ERR_INVALID, "a payment names an order or a subscription");
 	}
-	rc = lock_user(c, user_id, e);
+	rc = users_lock(c, user_id, e);
 	if (!rc)
 		rc = billing_sub_live(c, user_id, &live, e);
 	if (rc < 0)
@@ -756,7 +749,7 @@ int billing_failed(struct store_conn *c, enum billing_provider p, const char *pa
 			return rc;
 		subscription_id = o.subscription_id;
 	}
-	rc = lock_user(c, user_id, e);
+	rc = users_lock(c, user_id, e);
 	if (rc)
 		return rc;
 	if (had) {
@@ -826,7 +819,7 @@ int billing_refunded(struct store_conn *c, enum billing_provider p, const char *
 	}
 	if (amount <= 0)
 		return err_set(e, ERR_INVALID, "a refund's amount must be positive");
-	rc = lock_user(c, pay.user_id, e);
+	rc = users_lock(c, pay.user_id, e);
 	if (rc)
 		return rc;
 	{

@@ -19,25 +19,6 @@
 #include "store/store.h"
 #include "users/users.h"
 
-static int in_tx(struct store *st, int (*fn)(struct store_conn *, void *, struct err *), void *arg,
-                 struct err *e)
-{
-	struct store_conn *c;
-	int rc = store_conn_get(st, &c, e);
-
-	if (rc)
-		return rc;
-	rc = store_begin(c, e);
-	if (!rc)
-		rc = fn(c, arg, e);
-	if (!rc)
-		rc = store_commit(c, e);
-	if (rc)
-		store_rollback(c);
-	store_conn_put(st, c);
-	return rc;
-}
-
 struct new_order {
 	const struct user *u;
 	const char *plan, *period;
@@ -71,12 +52,12 @@ int billing_checkout(struct app *a, const struct user *u, const char *plan, cons
 	if (p >= BP__COUNT || !billing_provider_ready(a, p) || !billing_checkouts[p])
 		return err_set(e, ERR_UNAVAILABLE, "%s is not configured",
 		               p < BP__COUNT ? billing_provider_name(p) : "that provider");
-	rc = in_tx(a->store, new_order_tx, &x, e);
+	rc = store_tx(a->store, new_order_tx, &x, e);
 	if (rc)
 		return rc;
 	rc = billing_checkouts[p](a, u, &out->order, lang, return_url, out, e);
 	if (!rc && out->order.provider_ref[0])
-		rc = in_tx(a->store, set_ref_tx, &out->order, e);
+		rc = store_tx(a->store, set_ref_tx, &out->order, e);
 	if (!rc)
 		log_info(
 		    "msg=\"checkout started\" user=%lld order=%lld provider=%s plan=%s period=%s",
@@ -391,7 +372,7 @@ int billing_cancel(struct app *a, int64_t user_id, struct err *e)
 		rc = stripe_cancel_at_period_end(a, store_res_text(r, 0, 2), store_res_int(r, 0, 0),
 		                                 store_res_int(r, 0, 1), e);
 	store_res_free(r);
-	return rc ? rc : in_tx(a->store, cancel_tx, &x, e);
+	return rc ? rc : store_tx(a->store, cancel_tx, &x, e);
 }
 
 billing_refund_fn *const billing_refunders[BP__COUNT] = {

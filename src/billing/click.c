@@ -569,20 +569,5 @@ int click_refund(struct app *a, const struct billing_refund *p, int64_t amount, 
 	hc_resp_release(&rs);
 	if (rc)
 		return rc;
-	{
-		struct store_conn *c;
-
-		rc = store_conn_get(a->store, &c, e);
-		if (rc)
-			return rc;
-		rc = store_begin(c, e);
-		if (!rc)
-			rc = refund_tx(c, &x, e);
-		if (!rc)
-			rc = store_commit(c, e);
-		if (rc)
-			store_rollback(c);
-		store_conn_put(a->store, c);
-	}
-	return rc;
+	return store_tx(a->store, refund_tx, &x, e);
 }

@@ -40,6 +40,7 @@
 #include "lib/log.h"
 #include "lib/mem.h"
 #include "store/store.h"
+#include "users/users.h"
 
 #define HOOK_JSON_DEPTH 64
 #define HOOK_TX_TRIES   6
@@ -345,15 +346,6 @@ static int ours_find(struct store_conn *c, const char *psub, struct ours *s, str
 	return rc;
 }
 
-/* Lock the user's row first, as billing_paid does, so two events about one
- * user take their locks in the same order. */
-static int lock_user(struct store_conn *c, int64_t user_id, struct err *e)
-{
-	struct store_val a[] = {SV_INT(user_id)};
-
-	return store_query(c, "UPDATE users SET plan = plan WHERE id = $1", a, 1, NULL, e);
-}
-
 /* The order an event names, made for Stripe: 1, 0 when there is none. */
 static int order_find(struct store_conn *c, int64_t id, const char *session,
                       struct billing_order *o, struct err *e)
@@ -432,7 +424,7 @@ static int apply_paid(struct store_conn *c, struct job *j, const struct billing_
 			p.period_end = s.end;
 		}
 	}
-	rc = lock_user(c, j->user_id, e);
+	rc = users_lock(c, j->user_id, e);
 	if (!rc)
 		rc = billing_paid(c, &p, j->env->now_ms, &ef, e);
 	if (rc)
@@ -472,7 +464,7 @@ static int apply_failed(struct store_conn *c, struct job *j, struct err *e)
 		s.user_id = o.user_id;
 	}
 	j->user_id = s.user_id;
-	rc = lock_user(c, s.user_id, e);
+	rc = users_lock(c, s.user_id, e);
 	if (!rc)
 		rc = billing_failed(c, BP_STRIPE, inv->id, s.user_id, order_id, s.id,
 		                    inv->amount_due, inv->currency[0] ? inv->currency : "USD",
@@ -543,7 +535,7 @@ static int apply_sub(struct store_conn *c, struct job *j, struct err *e)
 	}
 	j->user_id = s.user_id;
 	j->sub_id = s.id;
-	rc = lock_user(c, s.user_id, e);
+	rc = users_lock(c, s.user_id, e);
 	if (rc)
 		return rc;
 	if (j->kind == K_SUB_DELETED || ended)
@@ -585,7 +577,7 @@ static int apply_refunds(struct store_conn *c, struct job *j, struct err *e)
 	}
 	j->user_id = store_res_int(r, 0, 0);
 	store_res_free(r);
-	rc = lock_user(c, j->user_id, e);
+	rc = users_lock(c, j->user_id, e);
 	for (size_t i = 0; !rc && i < j->nrefunds; i++) {
 		const struct stripe_refund *re = &j->refunds[i];
 		struct billing_effect ef;

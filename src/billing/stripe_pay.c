@@ -26,31 +26,6 @@
 #define TX_TRIES 4
 
 /* Run fn in a transaction, again after a unique-key race or a busy store. */
-static int in_tx(struct store *st, int (*fn)(struct store_conn *, void *, struct err *), void *arg,
-                 struct err *e)
-{
-	int rc = 0;
-
-	for (int i = 0; i < TX_TRIES; i++) {
-		struct store_conn *c;
-
-		rc = store_conn_get(st, &c, e);
-		if (rc)
-			return rc;
-		rc = store_begin(c, e);
-		if (!rc)
-			rc = fn(c, arg, e);
-		if (!rc)
-			rc = store_commit(c, e);
-		if (rc)
-			store_rollback(c);
-		store_conn_put(st, c);
-		if (rc != -ERR_EXISTS && rc != -ERR_BUSY)
-			break;
-	}
-	return rc;
-}
-
 /*
  * What Stripe refused is not the user's fault: a wrong secret key must not
  * answer them 401, nor a parameter Stripe rejects 422, and Stripe's message
@@ -315,7 +290,7 @@ int stripe_refund_start(struct app *a, const struct billing_refund *p, int64_t a
 	if (strcmp(re.status, "succeeded") != 0 && strcmp(re.status, "pending") != 0)
 		return err_set(e, ERR_CONFLICT, "stripe refund %s is %s", re.id, re.status);
 	x = (struct record){inv_id, re.id, reason, re.amount, ef};
-	rc = in_tx(a->store, record_tx, &x, e);
+	rc = store_tx(a->store, record_tx, &x, e);
 	if (rc)
 		return rc;
 	/* charge.refunded may have been applied while this call waited for its

@@ -324,16 +324,8 @@ int channels_connect(struct store *st, int64_t owner_id, const struct ch_check *
 	rc = store_begin(c, e);
 	if (rc)
 		goto out;
-	{
-		struct store_val a[] = {SV_INT(owner_id)};
-
-		/* the owner's row lock serialises connects of one owner */
-		rc = store_query(c, "UPDATE users SET plan = plan WHERE id = $1", a, 1, &res, e);
-		if (!rc && store_res_changes(res) != 1)
-			rc = err_set(e, ERR_NOT_FOUND, "no such user");
-		store_res_free(res);
-		res = NULL;
-	}
+	/* the owner's row lock serialises connects of one owner */
+	rc = users_lock(c, owner_id, e);
 	if (!rc)
 		rc = quota_on(c, owner_id, chk->chat_id, &used, &limit, e);
 	if (!rc && used >= limit)

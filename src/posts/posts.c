@@ -371,19 +371,6 @@ int posts_settle(struct store_conn *c, int64_t post_id, struct err *e)
 
 /* ---- create --------------------------------------------------------------- */
 
-/* Lock u's row: one user's creates and edits are counted one at a time. */
-static int lock_user(struct store_conn *c, int64_t user_id, struct err *e)
-{
-	struct store_res *r = NULL;
-	struct store_val a[] = {SV_INT(user_id)};
-	int rc = store_query(c, "UPDATE users SET plan = plan WHERE id = $1", a, 1, &r, e);
-
-	if (!rc && store_res_changes(r) != 1)
-		rc = err_set(e, ERR_NOT_FOUND, "no such user");
-	store_res_free(r);
-	return rc;
-}
-
 /* Every channel of spec is u's: else -ERR_NOT_FOUND with f. */
 static int check_owned(struct store_conn *c, int64_t user_id, const json_t *spec,
                        struct post_fault *f)
@@ -509,7 +496,7 @@ int posts_create(struct store *st, const struct user *u, const json_t *in, int64
 		goto out;
 	rc = store_begin(c, &f->err);
 	if (!rc)
-		rc = lock_user(c, u->id, &f->err);
+		rc = users_lock(c, u->id, &f->err);
 	if (!rc && idem)
 		rc = idem_claim(c, u->id, idem, clock_now_ms(), id, &f->err);
 	if (!rc)
@@ -1006,7 +993,7 @@ int posts_update(struct store *st, const struct user *u, int64_t id, const json_
 		return rc;
 	rc = store_begin(c, &f->err);
 	if (!rc)
-		rc = lock_user(c, u->id, &f->err);
+		rc = users_lock(c, u->id, &f->err);
 	if (!rc)
 		rc = update_locked(c, u, id, patch, now_ms, f);
 	if (!rc)

@@ -181,27 +181,6 @@ static int job_dead(struct sched *s, int64_t id, const char *why, struct err *e)
 	                  a, ARRAY_SIZE(a), NULL, e);
 }
 
-/* Run fn on a connection inside a transaction. */
-typedef int (*tx_fn)(struct store_conn *c, void *arg, struct err *e);
-
-static int in_tx(struct sched *s, tx_fn fn, void *arg, struct err *e)
-{
-	struct store_conn *c;
-	int rc = store_conn_get(s->a->store, &c, e);
-
-	if (rc)
-		return rc;
-	rc = store_begin(c, e);
-	if (!rc)
-		rc = fn(c, arg, e);
-	if (!rc)
-		rc = store_commit(c, e);
-	if (rc)
-		store_rollback(c);
-	store_conn_put(s->a->store, c);
-	return rc;
-}
-
 /* A follow-up job that failed: again with backoff, or dead. */
 static int job_retry(struct sched *s, const struct sched_job *j, const char *why, struct err *e)
 {
@@ -617,7 +596,7 @@ static int run_deliver(struct sched *s, const struct sched_job *j, struct err *e
 		    "msg=\"delivery not sent\" delivery=%lld outcome=%s reason=%s error=\"%s\"",
 		    (long long)d.id, outcome_names[x.out], x.reason, te.err.msg);
 	}
-	rc = in_tx(s, settle_tx, &x, e);
+	rc = store_tx(s->a->store, settle_tx, &x, e);
 	if (!rc) {
 		count_outcome(s, &x);
 		if (x.out == OUT_FAILED && strcmp(x.reason, "bot_removed") == 0) {
@@ -796,7 +775,7 @@ static int run_job(struct sched *s, const struct sched_job *j, struct err *e)
 	if (strcmp(j->kind, "expand") == 0) {
 		struct expand_arg x = {s, j};
 
-		return in_tx(s, expand_tx, &x, e);
+		return store_tx(s->a->store, expand_tx, &x, e);
 	}
 	if (strcmp(j->kind, "notify") == 0 || strcmp(j->kind, "bnotice") == 0) {
 		int (*fn)(struct app *, int64_t, struct err *) =
@@ -938,7 +917,7 @@ static void watch_once(struct sched *s)
 			    .s = s, .id = store_res_int(r, i, 0), .ref = store_res_int(r, i, 2)};
 
 			snprintf(x.kind, sizeof(x.kind), "%s", store_res_text(r, i, 1));
-			if (in_tx(s, expired_tx, &x, &e)) {
+			if (store_tx(s->a->store, expired_tx, &x, &e)) {
 				log_warn(
 				    "msg=\"expired lease not taken back\" job=%lld error=\"%s\"",
 				    (long long)x.id, e.msg);

@@ -127,6 +127,24 @@ void store_rollback(struct store_conn *c)
 	(void)rc;
 }
 
+int store_tx(struct store *st, store_tx_fn *fn, void *arg, struct err *e)
+{
+	struct store_conn *c;
+	int rc = store_conn_get(st, &c, e);
+
+	if (rc)
+		return rc;
+	rc = store_begin(c, e);
+	if (!rc)
+		rc = fn(c, arg, e);
+	if (!rc)
+		rc = store_commit(c, e);
+	if (rc)
+		store_rollback(c);
+	store_conn_put(st, c);
+	return rc;
+}
+
 int store_exec(struct store *st, const char *sql, const struct store_val *args, size_t nargs,
                struct store_res **res, struct err *e)
 {

@@ -90,6 +90,13 @@ int store_begin(struct store_conn *c, struct err *e) WUR;
 int store_commit(struct store_conn *c, struct err *e) WUR;
 void store_rollback(struct store_conn *c);
 
+/*
+ * Run fn(c, arg, e) on a connection inside a transaction: committed when it
+ * returns 0, rolled back otherwise; fn's code (or the commit's) is returned.
+ */
+typedef int store_tx_fn(struct store_conn *c, void *arg, struct err *e);
+int store_tx(struct store *st, store_tx_fn *fn, void *arg, struct err *e) WUR;
+
 /* store_conn_get + store_query + store_conn_put. */
 int store_exec(struct store *st, const char *sql, const struct store_val *args, size_t nargs,
                struct store_res **res, struct err *e) WUR;

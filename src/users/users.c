@@ -66,6 +66,18 @@ static int one_user(struct store *st, const char *sql, const struct store_val *a
 	return take_user(res, out, e);
 }
 
+int users_lock(struct store_conn *c, int64_t id, struct err *e)
+{
+	struct store_res *r = NULL;
+	struct store_val a[] = {SV_INT(id)};
+	int rc = store_query(c, "UPDATE users SET plan = plan WHERE id = $1", a, 1, &r, e);
+
+	if (!rc && store_res_changes(r) != 1)
+		rc = err_set(e, ERR_NOT_FOUND, "no such user");
+	store_res_free(r);
+	return rc;
+}
+
 int users_audit(struct store_conn *c, int64_t actor, const char *action, const char *subject,
                 const char *detail, struct err *e)
 {

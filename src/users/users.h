@@ -69,6 +69,14 @@ int users_set_blocked(struct store *st, int64_t telegram_id, int blocked, struct
 /* Mark onboarding complete (keeps the first time). */
 int users_set_onboarded(struct store *st, int64_t id, struct err *e) WUR;
 
+/*
+ * Lock user id's row for the rest of c's transaction: one user's changes
+ * that count or move things (posts, channels, billing) happen one at a time,
+ * and always take this lock first. -ERR_NOT_FOUND for no such user.
+ */
+struct store_conn;
+int users_lock(struct store_conn *c, int64_t id, struct err *e) WUR;
+
 /* Write an audit_log entry on c (inside the caller's transaction); actor 0
  * for none. */
 struct store_conn;
