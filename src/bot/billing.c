@@ -453,36 +453,6 @@ bool bot_notice_text(const char *lang, const char *zone, const struct bot_notice
 
 /* ---- talking ------------------------------------------------------------- */
 
-static int say_kb(struct bot_ctx *c, const char *text, json_t *kb)
-{
-	int rc = bot_say(c, text, kb);
-
-	json_decref(kb);
-	return rc;
-}
-
-/* Show text and kb (taken) in place of the message whose button was pressed,
- * or as a new message when there is none or it cannot be edited. */
-static int show(struct bot_ctx *c, const char *text, json_t *kb)
-{
-	struct tg_send_opts o = {.reply_markup = kb};
-	struct tg_error te = {0};
-	int rc;
-
-	if (!c->cb_message)
-		return say_kb(c, text, kb);
-	rc = tg_edit_message_text(c->b->tg, c->chat, c->cb_message, text, &o, NULL, &te);
-	if (rc == 0 || te.fail == TG_FAIL_NOT_MODIFIED) {
-		json_decref(kb);
-		return 0;
-	}
-	if (rc == -ERR_UNAVAILABLE || rc == -ERR_BUSY || rc == -ERR_TIMEOUT) {
-		json_decref(kb);
-		return err_set(c->e, -rc, "edit message: %s", te.err.msg);
-	}
-	return say_kb(c, text, kb);
-}
-
 static void buy_button(json_t *row, const char *text, const char *plan, const char *period,
                        const char *provider)
 {
@@ -554,7 +524,7 @@ int bot_cmd_plans(struct bot_ctx *c)
 		bot_kb_button(row, _(c->lang, "Subscribe"), BOT_CB_MENU, "subscribe", 0);
 	bot_kb_button(row, _(c->lang, "My billing"), BOT_CB_MENU, "billing", 0);
 	json_decref(plans);
-	return say_kb(c, text, kb);
+	return bot_say_kb(c, text, kb);
 }
 
 /* Step 1: the plans for sale. */
@@ -586,10 +556,10 @@ static int choose_plan(struct bot_ctx *c, const json_t *plans)
 	}
 	if (!n) {
 		json_decref(kb);
-		return show(c, _(c->lang, "Payments are not set up on this Herald yet."), NULL);
+		return bot_show(c, _(c->lang, "Payments are not set up on this Herald yet."), NULL);
 	}
-	return show(c, _(c->lang, "Choose a plan. /plans shows what each one includes and costs."),
-	            kb);
+	return bot_show(
+	    c, _(c->lang, "Choose a plan. /plans shows what each one includes and costs."), kb);
 }
 
 int bot_cmd_subscribe(struct bot_ctx *c)
@@ -621,7 +591,7 @@ static int choose_period(struct bot_ctx *c, const json_t *plans, const json_t *p
 		buy_button(bot_kb_row(kb), label, jstr(p, "id"), periods[k], NULL);
 	}
 	bot_kb_button(bot_kb_row(kb), _(c->lang, "« Other plans"), BOT_CB_MENU, "subscribe", 0);
-	return show(c, text, kb);
+	return bot_show(c, text, kb);
 }
 
 /* Step 3: the configured providers that sell p for period. */
@@ -648,7 +618,7 @@ static int choose_provider(struct bot_ctx *c, const json_t *plans, const json_t 
 		buy_button(bot_kb_row(kb), label, jstr(p, "id"), period, jstr(x, "id"));
 	}
 	buy_button(bot_kb_row(kb), _(c->lang, "« Back"), jstr(p, "id"), NULL, NULL);
-	return show(c, text, kb);
+	return bot_show(c, text, kb);
 }
 
 /* Step 4: an order and where to pay it. */
@@ -690,7 +660,7 @@ static int checkout(struct bot_ctx *c, const json_t *p, const char *period, cons
 		        _(c->lang, "I sent you an invoice for %s, %s: %s. Tap Pay in it; I will "
 		                   "write here when the payment arrives."),
 		        name, period_label(c->lang, period), amount);
-		return show(c, text, NULL);
+		return bot_show(c, text, NULL);
 	}
 	bot_fmt(text, sizeof(text),
 	        _(c->lang, "%s for %s: %s through %s. Tap the button to pay; I will write here "
@@ -700,7 +670,7 @@ static int checkout(struct bot_ctx *c, const json_t *p, const char *period, cons
 	kb = bot_kb_new();
 	json_array_append_new(bot_kb_row(kb),
 	                      json_pack("{s:s, s:s}", "text", label, "url", co.url));
-	return show(c, text, kb);
+	return bot_show(c, text, kb);
 }
 
 static int on_buy(struct bot_ctx *c, const char *arg)
@@ -775,7 +745,7 @@ static int billing_screen(struct bot_ctx *c, const char *intro)
 		                  ? _(c->lang, "Change plan")
 		                  : _(c->lang, "Choose a plan"),
 		              BOT_CB_MENU, "subscribe", 0);
-	rc = show(c, text, kb);
+	rc = bot_show(c, text, kb);
 out:
 	json_decref(plans);
 	json_decref(cur);
@@ -814,7 +784,7 @@ static int ask_cancel(struct bot_ctx *c)
 	row = bot_kb_row(kb);
 	bot_kb_button(row, _(c->lang, "Yes, cancel"), BOT_CB_BILLING, "cancel_yes", 0);
 	bot_kb_button(row, _(c->lang, "No, keep it"), BOT_CB_BILLING, "cancel_no", 0);
-	rc = show(c, text, kb);
+	rc = bot_show(c, text, kb);
 out:
 	json_decref(cur);
 	json_decref(plans);

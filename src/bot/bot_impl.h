@@ -308,6 +308,11 @@ void bot_ctx_release(struct bot_ctx *c);
 /* Send text (and a keyboard, may be NULL) to the context's chat. A user who
  * blocked the bot is recorded as such and is not an error. */
 int bot_say(struct bot_ctx *c, const char *text, const json_t *markup) WUR;
+/* bot_say with a keyboard it takes (json_decref'd whatever happens). */
+int bot_say_kb(struct bot_ctx *c, const char *text, json_t *kb) WUR;
+/* Show text and kb (taken) in place of the message whose button was pressed,
+ * or as a new message when there is none or it cannot be edited. */
+int bot_show(struct bot_ctx *c, const char *text, json_t *kb) WUR;
 /* The same to any chat (an owner told about their channel). */
 int bot_tell(struct bot *b, int64_t chat, const char *text, const json_t *markup,
              struct err *e) WUR;

@@ -108,38 +108,6 @@ static bool dbool(struct bot_ctx *c, const char *key)
 	return json_is_true(json_object_get(data(c), key));
 }
 
-static int say_kb(struct bot_ctx *c, const char *text, json_t *kb)
-{
-	int rc = bot_say(c, text, kb);
-
-	json_decref(kb);
-	return rc;
-}
-
-/*
- * Show text and kb (taken) in place of the message whose button was pressed
- * (toggles), or as a new message when there is none or it cannot be edited.
- */
-static int show(struct bot_ctx *c, const char *text, json_t *kb)
-{
-	struct tg_send_opts o = {.reply_markup = kb};
-	struct tg_error te = {0};
-	int rc;
-
-	if (!c->cb_message)
-		return say_kb(c, text, kb);
-	rc = tg_edit_message_text(c->b->tg, c->chat, c->cb_message, text, &o, NULL, &te);
-	if (rc == 0 || te.fail == TG_FAIL_NOT_MODIFIED) {
-		json_decref(kb);
-		return 0;
-	}
-	if (rc == -ERR_UNAVAILABLE || rc == -ERR_BUSY || rc == -ERR_TIMEOUT) {
-		json_decref(kb);
-		return err_set(c->e, -rc, "edit message: %s", te.err.msg);
-	}
-	return say_kb(c, text, kb);
-}
-
 /* ---- time as people read it ------------------------------------------------ */
 
 /* "25.11.2026 09:00" for ms in zone ("?" when the zone cannot say). */
@@ -288,7 +256,7 @@ static int ask_buttons(struct bot_ctx *c, const char *intro)
 	        _(c->lang, "Add link buttons under the post?"));
 	bot_kb_button(row, _(c->lang, "➕ Add buttons"), BOT_CB_POST, "addbtn", 0);
 	bot_kb_button(row, _(c->lang, "No buttons"), BOT_CB_POST, "nobtn", 0);
-	return say_kb(c, text, kb);
+	return bot_say_kb(c, text, kb);
 }
 
 static bool chosen(struct bot_ctx *c, int64_t id)
@@ -354,7 +322,7 @@ static int ask_channels(struct bot_ctx *c, const char *intro)
 	if (!rc) {
 		bot_fmt(text, sizeof(text), "%s%s%s", intro, *intro ? "\n\n" : "",
 		        _(c->lang, "Where should I publish it? Tap the channels, then “Next”."));
-		rc = say_kb(c, text, channels_keyboard(c, list, n));
+		rc = bot_say_kb(c, text, channels_keyboard(c, list, n));
 	}
 	free(list);
 	return rc;
@@ -381,7 +349,7 @@ static int ask_time(struct bot_ctx *c, const char *intro)
 	row = bot_kb_row(kb);
 	bot_kb_button(row, _(c->lang, "Tomorrow 09:00"), BOT_CB_POST, "t09", 0);
 	bot_kb_button(row, _(c->lang, "Tomorrow 18:00"), BOT_CB_POST, "t18", 0);
-	return say_kb(c, text, kb);
+	return bot_say_kb(c, text, kb);
 }
 
 /* The spec of posts/posts.h from the conversation's data. */
@@ -650,7 +618,7 @@ static int confirm_step(struct bot_ctx *c)
 	}
 	if (rc)
 		return rc;
-	return say_kb(c, text, summary_keyboard(c));
+	return bot_say_kb(c, text, summary_keyboard(c));
 }
 
 /* ---- /post: messages -------------------------------------------------------- */
@@ -757,7 +725,7 @@ static int album_item(struct bot_ctx *c, const json_t *msg, const char *group, c
 		        _(c->lang, "An album holds at most %d photos, videos or files; I left out "
 		                   "the ones after the 10th. Press “Done” to go on."),
 		        POST_MEDIA_MAX);
-		return say_kb(c, text, done_keyboard(c));
+		return bot_say_kb(c, text, done_keyboard(c));
 	}
 	json_array_append_new(media, json_pack("{s:s, s:s}", "type", kind, "file_id", file_id));
 	if (json_string_length(json_object_get(msg, "caption")) && !*dstr(c, "text")) {
@@ -770,10 +738,11 @@ static int album_item(struct bot_ctx *c, const json_t *msg, const char *group, c
 	rc = save(c, ST_CONTENT);
 	if (rc || !first)
 		return rc;
-	return say_kb(c,
-	              _(c->lang, "I am gathering the album. Press “Done” when all of its photos "
-	                         "and videos are here."),
-	              done_keyboard(c));
+	return bot_say_kb(c,
+	                  _(c->lang,
+	                    "I am gathering the album. Press “Done” when all of its photos "
+	                    "and videos are here."),
+	                  done_keyboard(c));
 }
 
 static int content_in(struct bot_ctx *c, const json_t *msg)
@@ -788,10 +757,11 @@ static int content_in(struct bot_ctx *c, const json_t *msg)
 	if (group && media)
 		return album_item(c, msg, group, kind, file_id);
 	if (*dstr(c, "group"))
-		return say_kb(c,
-		              _(c->lang, "I am still gathering the album. Press “Done” when all of "
-		                         "it is here, or /cancel."),
-		              done_keyboard(c));
+		return bot_say_kb(c,
+		                  _(c->lang,
+		                    "I am still gathering the album. Press “Done” when all of "
+		                    "it is here, or /cancel."),
+		                  done_keyboard(c));
 	if (!media && !json_string_length(json_object_get(msg, "text")))
 		return bot_say(c,
 		               _(c->lang, "I can publish text, photos, videos and files. Send the "
@@ -1005,9 +975,9 @@ static int toggle_channel(struct bot_ctx *c, int64_t id)
 	json_object_set_new(data(c), "channels", kept);
 	rc = save(c, ST_CHANNELS);
 	if (!rc)
-		rc =
-		    show(c, _(c->lang, "Where should I publish it? Tap the channels, then “Next”."),
-		         channels_keyboard(c, list, n));
+		rc = bot_show(
+		    c, _(c->lang, "Where should I publish it? Tap the channels, then “Next”."),
+		    channels_keyboard(c, list, n));
 	free(list);
 	return rc;
 }
@@ -1143,7 +1113,7 @@ static int post_step(struct bot_ctx *c, const char *step)
 			return refused(c, &f, clock_app_ms());
 		if (!rc)
 			rc = save(c, ST_CONFIRM);
-		return rc ? rc : show(c, text, summary_keyboard(c));
+		return rc ? rc : bot_show(c, text, summary_keyboard(c));
 	}
 	return bot_stale(c);
 }
@@ -1210,7 +1180,7 @@ int bot_cmd_queue(struct bot_ctx *c)
 	bot_fmt(text + len, sizeof(text) - len, "\n\n%s",
 	        _(c->lang, "Times are in your time zone. Send /post to schedule another."));
 	json_decref(list);
-	return say_kb(c, text, kb);
+	return bot_say_kb(c, text, kb);
 }
 
 /* The start of a post's text for a question about it, or "" when it is not
@@ -1271,7 +1241,7 @@ static int queue_cb(struct bot_ctx *c, const struct bot_cb *cb)
 			              cb->id);
 			bot_kb_button(row, _(c->lang, "Keep it"), BOT_CB_Q_CANCEL_NO, NULL, cb->id);
 		}
-		return say_kb(c, text, kb);
+		return bot_say_kb(c, text, kb);
 	case BOT_CB_Q_CANCEL_YES:
 		rc = posts_cancel(c->b->a->store, c->u.id, cb->id, clock_app_ms(), c->e);
 		if (rc)

@@ -98,6 +98,34 @@ int bot_say(struct bot_ctx *c, const char *text, const json_t *markup)
 	return bot_tell(c->b, c->chat, text, markup, c->e);
 }
 
+int bot_say_kb(struct bot_ctx *c, const char *text, json_t *kb)
+{
+	int rc = bot_say(c, text, kb);
+
+	json_decref(kb);
+	return rc;
+}
+
+int bot_show(struct bot_ctx *c, const char *text, json_t *kb)
+{
+	struct tg_send_opts o = {.reply_markup = kb};
+	struct tg_error te = {0};
+	int rc;
+
+	if (!c->cb_message)
+		return bot_say_kb(c, text, kb);
+	rc = tg_edit_message_text(c->b->tg, c->chat, c->cb_message, text, &o, NULL, &te);
+	if (rc == 0 || te.fail == TG_FAIL_NOT_MODIFIED) {
+		json_decref(kb);
+		return 0;
+	}
+	if (rc == -ERR_UNAVAILABLE || rc == -ERR_BUSY || rc == -ERR_TIMEOUT) {
+		json_decref(kb);
+		return err_set(c->e, -rc, "edit message: %s", te.err.msg);
+	}
+	return bot_say_kb(c, text, kb);
+}
+
 void bot_fmt(char *out, size_t outsz, const char *fmt, ...)
 {
 	va_list ap;
