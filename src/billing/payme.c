@@ -360,22 +360,35 @@ static int m_create(struct store_conn *c, struct call *x, struct err *e)
 	return rc;
 }
 
-static int m_perform(struct store_conn *c, struct call *x, struct err *e)
+/*
+ * The transaction a call names by params.id, locked: 1 and *t; 0 after
+ * failing the call (-32600 without an id, -31003 for an unknown one); or an
+ * error.
+ */
+static int tx_named(struct store_conn *c, struct call *x, const char *pid, struct tx *t,
+                    struct err *e)
 {
-	const char *pid = id_param(x);
-	struct tx t;
 	int rc;
 
 	if (!pid) {
 		fail(x, E_RPC, NULL);
 		return 0;
 	}
-	rc = tx_find(c, pid, &t, e);
-	if (rc <= 0) {
-		if (rc == 0)
-			fail(x, E_NO_TX, NULL);
+	rc = tx_find(c, pid, t, e);
+	if (rc == 0)
+		fail(x, E_NO_TX, NULL);
+	return rc;
+}
+
+static int m_perform(struct store_conn *c, struct call *x, struct err *e)
+{
+	const char *pid = id_param(x);
+	struct tx t;
+	int rc;
+
+	rc = tx_named(c, x, pid, &t, e);
+	if (rc <= 0)
 		return rc;
-	}
 	rc = 0;
 	if (t.state == 1 && x->now - t.time > PAYME_TIMEOUT_MS) {
 		rc = tx_cancel(c, x, &t, -1, 4, x->now, e);
@@ -429,12 +442,9 @@ static int m_cancel(struct store_conn *c, struct call *x, struct err *e)
 		fail(x, E_RPC, NULL);
 		return 0;
 	}
-	rc = tx_find(c, pid, &t, e);
-	if (rc <= 0) {
-		if (rc == 0)
-			fail(x, E_NO_TX, NULL);
+	rc = tx_named(c, x, pid, &t, e);
+	if (rc <= 0)
 		return rc;
-	}
 	rc = 0;
 	if (t.state == 1) {
 		rc = tx_cancel(c, x, &t, -1, (int)reason, x->now, e);
@@ -469,16 +479,9 @@ static int m_check(struct store_conn *c, struct call *x, struct err *e)
 	struct tx t;
 	int rc;
 
-	if (!pid) {
-		fail(x, E_RPC, NULL);
-		return 0;
-	}
-	rc = tx_find(c, pid, &t, e);
-	if (rc <= 0) {
-		if (rc == 0)
-			fail(x, E_NO_TX, NULL);
+	rc = tx_named(c, x, pid, &t, e);
+	if (rc <= 0)
 		return rc;
-	}
 	rc = 0;
 	x->result =
 	    json_pack("{s:I, s:I, s:I, s:o, s:i, s:o}", "create_time", (json_int_t)t.create_time,
