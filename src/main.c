@@ -11,6 +11,7 @@
 
 #include "app.h"
 #include "billing/billing.h"
+#include "billing/stripe.h"
 #include "bot/bot.h"
 #include "http/api.h"
 #include "http/server.h"
@@ -223,6 +224,7 @@ static int cmd_run(struct app *a, int argc, char **argv)
 		    .lease_ms = app_int(a, SET_JOB_LEASE),
 		    .notify = bot_notify_delivery,
 		    .billing_notice = bot_billing_notice,
+		    .provider_stop = stripe_end_subscription,
 		    .tick = billing_tick,
 		};
 

@@ -442,6 +442,13 @@ static int sub_apply_loaded(struct store_conn *c, struct sub *s, enum subs_event
 	if (rc)
 		return rc;
 	s->version++;
+	/* ended here while Stripe may still charge or retry the card: end it
+	 * there too, outside this transaction (a pstop job) */
+	if (to == SUBS_EXPIRED && strcmp(s->provider, "stripe") == 0 && s->provider_sub[0]) {
+		rc = sched_enqueue(c, "pstop", s->id, 0, now, now, e);
+		if (rc)
+			return rc;
+	}
 	if (ef) {
 		ef->user_id = s->user_id;
 		ef->subscription_id = s->id;

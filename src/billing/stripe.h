@@ -1,5 +1,5 @@
 /*
- * stripe: Herald's Stripe adapter (protocols.md part B; docs/billing-stripe.md).
+ * stripe: Herald's Stripe adapter (protocols.md part B; docs/billing.md).
  *
  * Four parts, one header:
  *   - a client of the Stripe API (stripe.c): form encoding with brackets and
@@ -212,7 +212,7 @@ billing_checkout_fn stripe_checkout_start;
 
 /* billing_refunders[BP_STRIPE]: POST /v1/refunds for the payment intent
  * (or charge) of the ledger's invoice, then billing_refunded. A full refund
- * that ends the subscription also cancels it at Stripe. */
+ * that ends the subscription also ends it at Stripe (a pstop job). */
 billing_refund_fn stripe_refund_start;
 
 /*
@@ -223,6 +223,17 @@ billing_refund_fn stripe_refund_start;
  */
 int stripe_cancel_at_period_end(struct app *a, const char *psub, int64_t id, int64_t version,
                                 struct err *e) WUR;
+
+/*
+ * End subscription sub_id (ours) at Stripe now, when it has ended here
+ * (expired: refunded in full, replaced by a purchase through another
+ * provider, out of grace) while Stripe may still charge or retry the card.
+ * Read first, so one Stripe ended itself is left alone; gone at Stripe is
+ * done. The pstop job (sched_opts.provider_stop, through
+ * billing_provider_stop): -ERR_UNAVAILABLE, -ERR_BUSY and -ERR_TIMEOUT are
+ * tried again.
+ */
+int stripe_end_subscription(struct app *a, int64_t sub_id, struct err *e) WUR;
 
 /* ---- the webhook (stripe_hook.c) -------------------------------------------- */
 

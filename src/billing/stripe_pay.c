@@ -202,41 +202,62 @@ static int record_tx(struct store_conn *c, void *arg, struct err *e)
 	                        clock_app_ms(), x->ef, e);
 }
 
-/*
- * After a full refund the subscription it paid for has ended here, so it
- * must not go on charging at Stripe: cancel it there at once. A failure is
- * logged, not returned: the money went back and is recorded.
- */
-static void end_at_stripe(struct app *a, int64_t sub_id)
+/* ---- ending a subscription at Stripe --------------------------------------- */
+
+int stripe_end_subscription(struct app *a, int64_t sub_id, struct err *e)
 {
 	struct store_res *r = NULL;
 	struct store_val arg[] = {SV_INT(sub_id)};
 	struct stripe_client sc;
-	struct err e = {0};
-	char path[STRIPE_ID_MAX + 32];
+	struct stripe_sub s;
+	char path[STRIPE_ID_MAX + 32], psub[STRIPE_ID_MAX];
 	json_t *sub = NULL;
 	int rc = store_exec(a->store,
 	                    "SELECT coalesce(provider_subscription_id, '') FROM subscriptions "
 	                    "WHERE id = $1 AND provider = 'stripe' AND state = 'expired'",
-	                    arg, 1, &r, &e);
+	                    arg, 1, &r, e);
 
-	if (rc || store_res_rows(r) != 1 || !stripe_id_ok(store_res_text(r, 0, 0))) {
-		store_res_free(r);
-		return;
-	}
-	snprintf(path, sizeof(path), "/v1/subscriptions/%s", store_res_text(r, 0, 0));
-	store_res_free(r);
-	stripe_client_of(&sc, a);
-	rc = stripe_call(&sc, "DELETE", path, NULL, NULL, &sub, NULL, &e);
-	json_decref(sub);
 	if (rc)
-		log_warn("msg=\"stripe subscription not canceled after a full refund\" "
-		         "subscription=%lld error=\"%s\"",
-		         (long long)sub_id, e.msg);
-	else
-		log_info(
-		    "msg=\"stripe subscription canceled after a full refund\" subscription=%lld",
-		    (long long)sub_id);
+		return rc;
+	snprintf(psub, sizeof(psub), "%s", store_res_rows(r) == 1 ? store_res_text(r, 0, 0) : "");
+	store_res_free(r);
+	if (!stripe_id_ok(psub)) {
+		log_info("msg=\"nothing to end at stripe\" subscription=%lld", (long long)sub_id);
+		return 0;
+	}
+	snprintf(path, sizeof(path), "/v1/subscriptions/%s", psub);
+	stripe_client_of(&sc, a);
+	/* read first: a subscription Stripe ended itself (deleted, or never
+	 * paid) is not deleted again */
+	rc = stripe_call(&sc, "GET", path, NULL, NULL, &sub, NULL, e);
+	if (!rc) {
+		stripe_sub_read(sub, &s);
+		json_decref(sub);
+		sub = NULL;
+		if (strcmp(s.status, "canceled") == 0 ||
+		    strcmp(s.status, "incomplete_expired") == 0) {
+			log_info("msg=\"stripe subscription had ended already\" subscription=%lld "
+			         "stripe=%s status=%s",
+			         (long long)sub_id, psub, s.status);
+			return 0;
+		}
+		rc = stripe_call(&sc, "DELETE", path, NULL, NULL, &sub, NULL, e);
+		json_decref(sub);
+	}
+	if (rc == -ERR_NOT_FOUND) {
+		log_info("msg=\"stripe subscription is gone already\" subscription=%lld stripe=%s",
+		         (long long)sub_id, psub);
+		return 0;
+	}
+	if (rc) {
+		log_warn("msg=\"stripe subscription not ended\" subscription=%lld stripe=%s "
+		         "error=\"%s\"",
+		         (long long)sub_id, psub, e->msg);
+		return operator_sees(rc, e);
+	}
+	log_info("msg=\"stripe subscription ended at stripe\" subscription=%lld stripe=%s",
+	         (long long)sub_id, psub);
+	return 0;
 }
 
 int stripe_refund_start(struct app *a, const struct billing_refund *p, int64_t amount,
@@ -302,7 +323,5 @@ int stripe_refund_start(struct app *a, const struct billing_refund *p, int64_t a
 		         p->refunded_before + re.amount >= p->amount_paid ? "full" : "partial");
 	log_info("msg=\"stripe refund\" payment=%lld invoice=%s refund=%s amount=%lld status=%s",
 	         (long long)p->payment_id, inv_id, re.id, (long long)re.amount, re.status);
-	if (p->refunded_before + re.amount >= p->amount_paid && ef->subscription_id)
-		end_at_stripe(a, ef->subscription_id);
 	return 0;
 }

@@ -777,13 +777,17 @@ static int run_job(struct sched *s, const struct sched_job *j, struct err *e)
 
 		return store_tx(s->a->store, expand_tx, &x, e);
 	}
-	if (strcmp(j->kind, "notify") == 0 || strcmp(j->kind, "bnotice") == 0) {
-		int (*fn)(struct app *, int64_t, struct err *) =
-		    j->kind[0] == 'n' ? s->notify : s->o.billing_notice;
+	if (strcmp(j->kind, "notify") == 0 || strcmp(j->kind, "bnotice") == 0 ||
+	    strcmp(j->kind, "pstop") == 0) {
+		int (*fn)(struct app *, int64_t, struct err *) = s->o.provider_stop;
 		int rc;
 
+		if (strcmp(j->kind, "notify") == 0)
+			fn = s->notify;
+		else if (strcmp(j->kind, "bnotice") == 0)
+			fn = s->o.billing_notice;
 		if (!fn)
-			return job_dead(s, j->id, "no bot to tell the user", e);
+			return job_dead(s, j->id, "nobody to do it on this node", e);
 		rc = fn(s->a, j->ref, e);
 		if (rc == -ERR_UNAVAILABLE || rc == -ERR_BUSY || rc == -ERR_TIMEOUT)
 			return job_retry(s, j, e->msg, e);

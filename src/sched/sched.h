@@ -16,6 +16,9 @@
  *   notify   tell the owner about a failed or uncertain delivery (bot)
  *   expand   make the next occurrences of a recurring post into deliveries
  *   bnotice  tell a user about their subscription or a payment (bot)
+ *   pstop    end at its provider a subscription that ended here (Stripe:
+ *            refunded in full, replaced through another provider, out of
+ *            grace), so the provider stops charging
  *
  * A delivery whose lease ran out while it was sending is not sent again: it
  * becomes uncertain and its owner is asked (docs/scheduling.md). A delivery
@@ -47,6 +50,9 @@ struct sched_opts {
 	/* sends a billing notice (bot_billing_notice); NULL: bnotice jobs are
 	 * given up */
 	int (*billing_notice)(struct app *a, int64_t notice_id, struct err *e);
+	/* ends a subscription at its provider (stripe_end_subscription); NULL:
+	 * pstop jobs are given up */
+	int (*provider_stop)(struct app *a, int64_t sub_id, struct err *e);
 	/* the clock's work, run by the watchdog every tick_ms (0: 5000) of the
 	 * real clock (billing_tick); NULL: none */
 	int (*tick)(struct app *a, struct err *e);

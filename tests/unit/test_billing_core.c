@@ -333,6 +333,42 @@ static void test_failures(void **state)
 	assert_true(ef.repeat);
 }
 
+/* A Stripe subscription that ends here is ended at Stripe too, by a pstop
+ * job queued in the same transaction; other providers need none. */
+static void test_stripe_ended_by_a_job(void **state)
+{
+	struct fx *fx = *state;
+	struct billing_order o1 = order(fx, "pro", "month", BP_STRIPE);
+	struct billing_paid p = {.provider = BP_STRIPE,
+	                         .payment_id = "in_s1",
+	                         .amount = o1.amount,
+	                         .currency = o1.currency,
+	                         .order_id = o1.id,
+	                         .provider_subscription_id = "sub_s1"};
+	struct billing_effect a, b;
+	struct billing_order o2;
+	struct err e = {0};
+
+	assert_int_equal(billing_paid(fx->c, &p, T0, &a, &e), 0);
+	assert_int_equal(one_int(fx, "SELECT count(*) FROM jobs WHERE kind = 'pstop'", 0), 0);
+	/* past due at Stripe, then paid through Payme: the Stripe one ends */
+	assert_int_equal(billing_failed(fx->c, BP_STRIPE, "in_s2", fx->user, 0, a.subscription_id,
+	                                o1.amount, "USD", "card_declined", T0 + 28 * DAY, NULL, &b,
+	                                &e),
+	                 0);
+	text_is(fx, STATE_OF, a.subscription_id, "past_due");
+	o2 = order(fx, "pro", "month", BP_PAYME);
+	b = pay(fx, &o2, "pm-s", T0 + 29 * DAY);
+	text_is(fx, STATE_OF, a.subscription_id, "expired");
+	assert_int_equal(one_int(fx, "SELECT ref FROM jobs WHERE kind = 'pstop'", 0),
+	                 a.subscription_id);
+	/* the Payme subscription ending queues nothing for a provider */
+	assert_int_equal(billing_sub_apply(fx->c, b.subscription_id, SUBS_CANCELED_NOW,
+	                                   T0 + 30 * DAY, NULL, NULL, &e),
+	                 0);
+	assert_int_equal(one_int(fx, "SELECT count(*) FROM jobs WHERE kind = 'pstop'", 0), 1);
+}
+
 static void test_refunds(void **state)
 {
 	struct fx *fx = *state;
@@ -466,6 +502,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_wrong_amount, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_renew_and_switch, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_failures, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_stripe_ended_by_a_job, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_refunds, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_sweep, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_cancel_and_reactivate, setup, teardown),
