@@ -329,6 +329,19 @@ static int complete(struct store_conn *c, struct req *q, int64_t now, struct err
 			    "canceled_at = $2, error = $3, error_note = $4, answer = -9 "
 			    "WHERE id = $1",
 			    a, ARRAY_SIZE(a), NULL, e);
+			/* a failed payment in the ledger, with Click's reason: the
+			 * user is told and offered another try */
+			if (!rc) {
+				struct billing_effect ef;
+				char why[160];
+
+				snprintf(why, sizeof(why), "click error %lld: %.120s",
+				         (long long)q->click_error,
+				         q->error_note ? q->error_note : "");
+				rc =
+				    billing_failed(c, BP_CLICK, q->click_trans_id, o.user_id, o.id,
+				                   0, o.amount, o.currency, why, now, NULL, &ef, e);
+			}
 			q->changed = true;
 		} else if (strcmp(r.state, "completed") == 0) {
 			log_warn("msg=\"click reports an error for a completed payment\" "

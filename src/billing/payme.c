@@ -431,6 +431,42 @@ static int m_perform(struct store_conn *c, struct call *x, struct err *e)
 	return rc;
 }
 
+/* Payme's cancel reasons (C.5) as the ledger and the user read them. */
+static const char *reason_text(int64_t reason)
+{
+	switch (reason) {
+	case 1:
+		return "a receiver was not found";
+	case 2:
+		return "the debit failed";
+	case 3:
+		return "the transaction failed";
+	case 4:
+		return "timed out";
+	case 5:
+		return "refunded";
+	default:
+		return "unknown reason";
+	}
+}
+
+/* Payme canceled a transaction before it was performed: the payment
+ * failed, recorded with Payme's reason (the user is told). */
+static int payment_failed(struct store_conn *c, const struct tx *t, int64_t reason, int64_t now,
+                          struct err *e)
+{
+	struct billing_order o;
+	struct billing_effect ef;
+	char why[96];
+	int rc = billing_order_get(c, t->order_id, &o, e);
+
+	if (rc)
+		return rc;
+	snprintf(why, sizeof(why), "payme reason %lld: %s", (long long)reason, reason_text(reason));
+	return billing_failed(c, BP_PAYME, t->payme_id, o.user_id, o.id, 0, t->amount, "UZS", why,
+	                      now, NULL, &ef, e);
+}
+
 static int m_cancel(struct store_conn *c, struct call *x, struct err *e)
 {
 	const char *pid = id_param(x);
@@ -450,6 +486,8 @@ static int m_cancel(struct store_conn *c, struct call *x, struct err *e)
 		rc = tx_cancel(c, x, &t, -1, (int)reason, x->now, e);
 		if (!rc)
 			rc = order_release(c, t.order_id, x->now, e);
+		if (!rc)
+			rc = payment_failed(c, &t, reason, x->now, e);
 	} else if (t.state == 2) {
 		struct billing_effect ef;
 		char why[32];
