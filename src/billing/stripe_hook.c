@@ -1,6 +1,6 @@
 /*
  * stripe_hook: POST /hooks/stripe (stripe.h; protocols.md B.12, B.13;
- * docs/billing-stripe.md).
+ * docs/billing.md).
  *
  * A delivery goes through four steps:
  *   1. verify Stripe-Signature over the raw body (nothing else is read

@@ -1,5 +1,5 @@
 /*
- * bot/billing: plans and payments in the bot (docs/billing-bot.md).
+ * bot/billing: plans and payments in the bot (docs/billing.md).
  *
  *   /plans      the plans with their limits and prices, the user's marked
  *   /subscribe  plan -> period -> way to pay (the configured providers that
