@@ -12,8 +12,14 @@
 
 #include "lib/mem.h"
 
+/* The offset is constant between two transitions: the last lookup's
+ * interval [lo, hi) and offset are kept, so a run of instants in time order
+ * costs ICU one lookup per transition crossed. */
 struct tz {
 	UCalendar *cal;
+	bool cached;
+	int64_t lo, hi;
+	int32_t off;
 };
 
 bool tz_valid(const char *zone)
@@ -58,7 +64,7 @@ int tz_open(const char *zone, struct tz **out, struct err *e)
 		return err_set(e, ERR_INTERNAL, "time zone: icu cannot open a calendar: %s",
 		               u_errorName(status));
 	}
-	*out = xmalloc(sizeof(**out));
+	*out = xcalloc(1, sizeof(**out));
 	(*out)->cal = cal;
 	return 0;
 }
@@ -66,13 +72,28 @@ int tz_open(const char *zone, struct tz **out, struct err *e)
 int tz_offset_ms(struct tz *z, int64_t utc_ms, int32_t *offset_ms)
 {
 	UErrorCode status = U_ZERO_ERROR;
+	UDate t;
 	int32_t off;
 
+	if (z->cached && utc_ms >= z->lo && utc_ms < z->hi) {
+		*offset_ms = z->off;
+		return 0;
+	}
 	ucal_setMillis(z->cal, (UDate)utc_ms, &status);
 	off = ucal_get(z->cal, UCAL_ZONE_OFFSET, &status);
 	off += ucal_get(z->cal, UCAL_DST_OFFSET, &status);
 	if (U_FAILURE(status))
 		return -ERR_INTERNAL;
+	z->lo = INT64_MIN;
+	z->hi = INT64_MAX;
+	if (ucal_getTimeZoneTransitionDate(z->cal, UCAL_TZ_TRANSITION_PREVIOUS_INCLUSIVE, &t,
+	                                   &status))
+		z->lo = (int64_t)t;
+	if (ucal_getTimeZoneTransitionDate(z->cal, UCAL_TZ_TRANSITION_NEXT, &t, &status))
+		z->hi = (int64_t)t;
+	/* Without the interval, only this lookup is answered. */
+	z->cached = U_SUCCESS(status) && z->lo <= utc_ms && utc_ms < z->hi;
+	z->off = off;
 	*offset_ms = off;
 	return 0;
 }

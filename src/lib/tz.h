@@ -14,8 +14,10 @@ bool tz_valid(const char *zone);
 
 /*
  * A zone opened once for many conversions (an ICU calendar). Opaque; one
- * thread at a time. Opening costs microseconds once ICU's data is loaded;
- * each offset lookup well under a microsecond.
+ * thread at a time. Opening costs microseconds once ICU's data is loaded.
+ * It remembers the span between the zone's transitions around the last
+ * instant looked up, so instants in time order cost ICU one lookup per
+ * transition crossed; any order gives the same answers.
  */
 struct tz;
 

@@ -304,6 +304,25 @@ static void test_tz_offset(void **state)
 	assert_int_equal(off, 3600000);
 	assert_int_equal(tz_offset_ms(z, 1774746000000, &off), 0); /* 01:00Z, now CEST */
 	assert_int_equal(off, 7200000);
+	/* Back across the transition and forward again (the remembered span
+	 * must not answer for the other side), then the autumn one. */
+	assert_int_equal(tz_offset_ms(z, 1774745999999, &off), 0);
+	assert_int_equal(off, 3600000);
+	assert_int_equal(tz_offset_ms(z, 1774746000000, &off), 0);
+	assert_int_equal(off, 7200000);
+	assert_int_equal(tz_offset_ms(z, 1792890000000 - 1, &off), 0); /* 10-25 00:59:59.999Z */
+	assert_int_equal(off, 7200000);
+	assert_int_equal(tz_offset_ms(z, 1792890000000, &off), 0); /* 01:00Z, CET again */
+	assert_int_equal(off, 3600000);
+	assert_int_equal(tz_offset_ms(z, 1774745999000, &off), 0); /* far back */
+	assert_int_equal(off, 3600000);
+	tz_free(z);
+	/* A zone without transitions. */
+	assert_int_equal(tz_open("UTC", &z, &e), 0);
+	assert_int_equal(tz_offset_ms(z, 0, &off), 0);
+	assert_int_equal(off, 0);
+	assert_int_equal(tz_offset_ms(z, 1774746000000, &off), 0);
+	assert_int_equal(off, 0);
 	tz_free(z);
 	assert_int_equal(tz_open("America/New_York", &z, &e), 0);
 	assert_int_equal(tz_offset_ms(z, 1793512799000, &off), 0); /* 2026-11-01 05:59:59Z */
