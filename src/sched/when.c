@@ -8,7 +8,7 @@
  * with the last occurrence (ambiguous when the instants differ).
  *
  * Recurrence walks local dates as day numbers (days since 1970-01-01, civil
- * calendar arithmetic, no ICU); only candidate dates near the requested
+ * calendar arithmetic from lib/tz, no ICU); only candidate dates near the requested
  * range are converted to instants. Converting a date's hour:minute never
  * lands more than one day away from it, so starting two days before the
  * local date of the range's start cannot miss an occurrence.
@@ -26,40 +26,6 @@
  * either side of years 1900..9999 in any zone. */
 #define MS_MIN (-2209075200000LL)  /* 1899-12-31T00:00Z */
 #define MS_MAX (253402387200000LL) /* 10000-01-02T00:00Z */
-
-/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
- * days_from_civil). */
-static int64_t day_from_civil(int y, int m, int d)
-{
-	int64_t yy = y - (m <= 2);
-	int64_t era = (yy >= 0 ? yy : yy - 399) / 400;
-	int64_t yoe = yy - era * 400;
-	int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-
-	return era * 146097 + doe - 719468;
-}
-
-static void civil_from_day(int64_t z, int *y, int *m, int *d)
-{
-	int64_t era, doe, yoe, doy, mp;
-
-	z += 719468;
-	era = (z >= 0 ? z : z - 146096) / 146097;
-	doe = z - era * 146097;
-	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	mp = (5 * doy + 2) / 153;
-	*d = (int)(doy - (153 * mp + 2) / 5 + 1);
-	*m = (int)(mp < 10 ? mp + 3 : mp - 9);
-	*y = (int)(yoe + era * 400 + (*m <= 2));
-}
-
-/* 0 = Monday .. 6 = Sunday; day 0 was a Thursday. */
-static int weekday_of(int64_t day)
-{
-	return (int)(((day % 7) + 7 + 3) % 7);
-}
 
 static int days_in_month(int y, int m)
 {
@@ -272,8 +238,8 @@ int when_rule_check(const struct when_rule *r, struct err *e)
  * end (ONCE already passed, or beyond year 9999). */
 static int64_t match_from(const struct when_rule *r, int64_t from)
 {
-	int64_t start = day_from_civil(r->start.year, r->start.month, r->start.day);
-	int64_t last = day_from_civil(YEAR_MAX, 12, 31);
+	int64_t start = tz_day_from_civil(r->start.year, r->start.month, r->start.day);
+	int64_t last = tz_day_from_civil(YEAR_MAX, 12, 31);
 	int y, m, d;
 
 	if (r->freq == WHEN_ONCE)
@@ -284,11 +250,11 @@ static int64_t match_from(const struct when_rule *r, int64_t from)
 	case WHEN_DAILY:
 		break;
 	case WHEN_WEEKLY:
-		while (!(r->weekdays & (1u << weekday_of(from))))
+		while (!(r->weekdays & (1u << tz_weekday(from))))
 			from++;
 		break;
 	case WHEN_MONTHLY:
-		civil_from_day(from, &y, &m, &d);
+		tz_civil_from_day(from, &y, &m, &d);
 		for (;;) {
 			int md =
 			    r->month_day < days_in_month(y, m) ? r->month_day : days_in_month(y, m);
@@ -301,7 +267,7 @@ static int64_t match_from(const struct when_rule *r, int64_t from)
 				y++;
 			}
 		}
-		from = day_from_civil(
+		from = tz_day_from_civil(
 		    y, m, r->month_day < days_in_month(y, m) ? r->month_day : days_in_month(y, m));
 		break;
 	default:
@@ -316,7 +282,7 @@ static int day_instant(UCalendar *cal, const struct when_rule *r, int64_t day, i
 {
 	struct when_local lt;
 
-	civil_from_day(day, &lt.year, &lt.month, &lt.day);
+	tz_civil_from_day(day, &lt.year, &lt.month, &lt.day);
 	lt.hour = r->hour;
 	lt.minute = r->minute;
 	return cal_to_utc(cal, &lt, ms, adj, e);
@@ -341,7 +307,7 @@ static int day_near(UCalendar *cal, int64_t ms, int64_t *day, struct err *e)
 		return -ERR_NOT_FOUND; /* local year beyond 9999 */
 	if (rc < 0)
 		return rc;
-	*day = day_from_civil(lt.year, lt.month, lt.day) - 2;
+	*day = tz_day_from_civil(lt.year, lt.month, lt.day) - 2;
 	return 0;
 }
 

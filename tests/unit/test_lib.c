@@ -287,6 +287,63 @@ static void test_tz(void **state)
 	assert_false(tz_valid("Europe/Berlin\n"));
 }
 
+/* Offsets computed with Python's zoneinfo (the system tzdata). */
+static void test_tz_offset(void **state)
+{
+	struct tz *z = NULL;
+	struct err e = {0};
+	int32_t off = 0;
+	int y, m, d;
+
+	(void)state;
+	assert_int_equal(tz_open("Mars/Olympus", &z, &e), -ERR_INVALID);
+	assert_null(z);
+	assert_non_null(strstr(e.msg, "unknown zone"));
+	assert_int_equal(tz_open("Europe/Berlin", &z, &e), 0);
+	assert_int_equal(tz_offset_ms(z, 1774745999000, &off), 0); /* 2026-03-29 00:59:59Z */
+	assert_int_equal(off, 3600000);
+	assert_int_equal(tz_offset_ms(z, 1774746000000, &off), 0); /* 01:00Z, now CEST */
+	assert_int_equal(off, 7200000);
+	/* Back across the transition and forward again (the remembered span
+	 * must not answer for the other side), then the autumn one. */
+	assert_int_equal(tz_offset_ms(z, 1774745999999, &off), 0);
+	assert_int_equal(off, 3600000);
+	assert_int_equal(tz_offset_ms(z, 1774746000000, &off), 0);
+	assert_int_equal(off, 7200000);
+	assert_int_equal(tz_offset_ms(z, 1792890000000 - 1, &off), 0); /* 10-25 00:59:59.999Z */
+	assert_int_equal(off, 7200000);
+	assert_int_equal(tz_offset_ms(z, 1792890000000, &off), 0); /* 01:00Z, CET again */
+	assert_int_equal(off, 3600000);
+	assert_int_equal(tz_offset_ms(z, 1774745999000, &off), 0); /* far back */
+	assert_int_equal(off, 3600000);
+	tz_free(z);
+	/* A zone without transitions. */
+	assert_int_equal(tz_open("UTC", &z, &e), 0);
+	assert_int_equal(tz_offset_ms(z, 0, &off), 0);
+	assert_int_equal(off, 0);
+	assert_int_equal(tz_offset_ms(z, 1774746000000, &off), 0);
+	assert_int_equal(off, 0);
+	tz_free(z);
+	assert_int_equal(tz_open("America/New_York", &z, &e), 0);
+	assert_int_equal(tz_offset_ms(z, 1793512799000, &off), 0); /* 2026-11-01 05:59:59Z */
+	assert_int_equal(off, -14400000);
+	assert_int_equal(tz_offset_ms(z, 1793512800000, &off), 0); /* 06:00Z, now EST */
+	assert_int_equal(off, -18000000);
+	tz_free(z);
+	tz_free(NULL);
+
+	assert_int_equal(tz_day_from_civil(1970, 1, 1), 0);
+	assert_int_equal(tz_day_from_civil(2026, 3, 29), 20541);
+	assert_int_equal(tz_day_from_civil(1600, 2, 29), -135081);
+	tz_civil_from_day(-135081, &y, &m, &d);
+	assert_int_equal(y * 10000 + m * 100 + d, 16000229);
+	tz_civil_from_day(20541, &y, &m, &d);
+	assert_int_equal(y * 10000 + m * 100 + d, 20260329);
+	assert_int_equal(tz_weekday(0), 3);     /* a Thursday */
+	assert_int_equal(tz_weekday(20541), 6); /* a Sunday */
+	assert_int_equal(tz_weekday(-1), 2);
+}
+
 static void test_utf8(void **state)
 {
 	(void)state;
@@ -321,6 +378,7 @@ int main(void)
 	    cmocka_unit_test(test_config_bad_values_name_the_setting),
 	    cmocka_unit_test(test_config_file),
 	    cmocka_unit_test(test_tz),
+	    cmocka_unit_test(test_tz_offset),
 	    cmocka_unit_test(test_utf8),
 	};
 
