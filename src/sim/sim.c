@@ -3,9 +3,10 @@
  *
  * The HTTP server runs a thread per connection (a long poll holds its
  * thread for up to its timeout without delaying anyone else) with a route
- * table of the control API, the audience model's (audience.c), the Payme
- * and Click drivers' and the Stripe simulator's routes (stripe.h), the web
- * page and /{tok}/{method} for the Bot API. A second thread delivers webhooks; the Stripe simulator
+ * table of the control API, the audience model's (audience.c), the public
+ * channel pages /s/<username> (tme.c), the Payme and Click drivers' and the
+ * Stripe simulator's routes (stripe.h), the web page and /{tok}/{method}
+ * for the Bot API. A second thread delivers webhooks; the Stripe simulator
  * has its own. Stopping sets a flag and wakes every waiter, so held requests
  * answer at once, then stops the server and joins the delivery threads.
  */
@@ -38,6 +39,7 @@ static struct route *routes_new(size_t *n)
 	    {sim_control_routes, sim_control_nroutes},
 	    {sim_demo_routes, sim_demo_nroutes},
 	    {sim_audience_routes, sim_audience_nroutes},
+	    {sim_tme_routes, sim_tme_nroutes}, /* before /{tok}/{method}, which /s/{name} is too */
 	    {sim_payme_routes, sim_payme_nroutes},
 	    {sim_click_routes, sim_click_nroutes},
 	    {sim_stripe_routes, sim_stripe_nroutes},

@@ -201,6 +201,18 @@ struct sim_webhook {
 	int64_t delivered, failed, given_up;
 };
 
+enum sim_tme_mode { SIM_TME_OK, SIM_TME_ERROR, SIM_TME_CLOSE, SIM_TME_HANG, SIM_TME_MARKUP };
+
+/* The public page's failure switch (POST /control/tme). */
+struct sim_tme {
+	enum sim_tme_mode mode;
+	int status;        /* SIM_TME_ERROR */
+	int64_t hang_ms;   /* SIM_TME_HANG */
+	int64_t remaining; /* pages it still applies to; 0: until changed */
+	char username[33]; /* only this channel's page; "": every page */
+	int64_t served;    /* GET /s/ requests answered */
+};
+
 struct sim {
 	pthread_mutex_t mu;
 	pthread_cond_t cv; /* on CLOCK_MONOTONIC */
@@ -254,6 +266,7 @@ struct sim {
 	int64_t clock_offset_ms, clock_frozen_ms, clock_last_ms;
 	bool clock_frozen;
 	int64_t aud_tick_s; /* sim seconds of the audience model's last step */
+	struct sim_tme tme; /* the public page's failure switch */
 	uint64_t seq;       /* for ids of files, queries, media groups */
 
 	struct sim_payme *payme; /* the drivers (drivers.h), with locks of their own */
@@ -351,6 +364,14 @@ void sim_post_counts(const struct sim_msg *sm, int64_t now, struct sim_post_coun
 double sim_aud_curve(int64_t age_s, int64_t tau_s, int64_t tail_s);
 extern const struct route sim_audience_routes[];
 extern const size_t sim_audience_nroutes;
+
+/* tme.c: the public channel page /s/<username> (protocols.md A.12) */
+#define SIM_TME_PAGE_POSTS 20
+/* n as t.me abbreviates counts: "987", "1.2K", "12.3K", "3.5M" (to one
+ * decimal, half up, ".0" dropped). */
+void sim_count_short(int64_t n, char *out, size_t outsz);
+extern const struct route sim_tme_routes[];
+extern const size_t sim_tme_nroutes;
 
 /* page.c */
 extern const char sim_page_html[];

@@ -204,6 +204,7 @@ void sim_world_release(struct sim *s)
 	s->allowed = s->requests = s->demo = s->commands = NULL;
 	memset(&s->wh, 0, sizeof(s->wh));
 	memset(&s->global, 0, sizeof(s->global));
+	memset(&s->tme, 0, sizeof(s->tme));
 	s->clock_offset_ms = s->clock_frozen_ms = s->clock_last_ms = 0;
 	s->clock_frozen = false;
 	s->aud_tick_s = 0;
