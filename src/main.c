@@ -288,9 +288,10 @@ static int sim_post(const char *base, const char *path, json_t *body, json_t **o
 #define DEMO_USER_ID_S "5550001"
 
 /*
- * Default every payment setting to the simulator at sim (setenv without
- * overwriting: the operator's environment wins), and make the demo user the
- * operator's admin, so that a newcomer can buy, renew and refund a plan.
+ * Default every payment setting and the public channel pages (HERALD_TME_URL)
+ * to the simulator at sim (setenv without overwriting: the operator's
+ * environment wins), and make the demo user the operator's admin, so that a
+ * newcomer can buy, renew and refund a plan.
  * The secrets are the demo's own, known to anyone reading this file.
  */
 static void demo_defaults(const char *sim)
@@ -315,6 +316,7 @@ static void demo_defaults(const char *sim)
 	    {"HERALD_CLICK_CHECKOUT_URL", "/click/services/pay"},
 	    {"HERALD_CLICK_API", "/click/v2/merchant"},
 	    {"HERALD_STRIPE_API", "/stripe"},
+	    {"HERALD_TME_URL", ""}, /* the simulator's /s/<channel> pages */
 	};
 	char url[256];
 
@@ -326,10 +328,12 @@ static void demo_defaults(const char *sim)
 	}
 }
 
-/* The demo's Telegram side: a user and a channel the user created. */
+/* The demo's Telegram side: a user and a channel the user created, with
+ * four weeks of posts, views and subscribers behind it. */
 static int demo_seed(const char *sim, json_int_t *cid, struct err *e)
 {
-	json_t *u = NULL, *c = NULL;
+	json_t *u = NULL, *c = NULL, *h = NULL;
+	char path[96];
 	int rc;
 
 	rc = sim_post(sim, "/control/users",
@@ -348,9 +352,12 @@ static int demo_seed(const char *sim, json_int_t *cid, struct err *e)
 	if (rc)
 		goto out;
 	*cid = json_integer_value(json_object_get(json_object_get(c, "chat"), "id"));
+	snprintf(path, sizeof(path), "/control/channels/%lld/history", (long long)*cid);
+	rc = sim_post(sim, path, json_pack("{s:i}", "days", 28), &h, e);
 out:
 	json_decref(u);
 	json_decref(c);
+	json_decref(h);
 	return rc;
 }
 

@@ -191,6 +191,18 @@ static int reply_json_typed(struct http_req *r, int status, const char *ctype, j
 	return queue(r, status, ctype, resp, len);
 }
 
+int http_reply_close(struct http_req *r)
+{
+	if (r->responded) {
+		log_error("msg=\"second reply to one request\" id=%s", r->id);
+		return -ERR_INTERNAL;
+	}
+	r->responded = true;
+	r->close = true;
+	r->status = 0;
+	return 0;
+}
+
 int http_reply_json(struct http_req *r, int status, json_t *v)
 {
 	return reply_json_typed(r, status, "application/json", v);
@@ -384,7 +396,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	}
 	if (!r->responded)
 		dispatch(r);
-	return MHD_YES;
+	return r->close ? MHD_NO : MHD_YES;
 }
 
 static void log_path(const char *in, char *out, size_t outsz)

@@ -60,6 +60,7 @@ struct http_req {
 	int status;
 	size_t resp_len;
 	bool responded;
+	bool close;       /* http_reply_close: no answer, the connection dropped */
 	int early_status; /* a bound broken before the handler could run */
 	size_t discarded;
 	void *auth; /* set by the guard; released with auth_free */
@@ -107,6 +108,11 @@ int http_reply(struct http_req *r, int status, const char *content_type, const c
 /* Reply with body that outlives the server (not copied). */
 int http_reply_static(struct http_req *r, int status, const char *content_type, const char *body,
                       size_t len);
+/*
+ * Answer nothing: the connection is closed as soon as the handler returns
+ * (a simulator's "the server went away"). The access log shows status 0.
+ */
+int http_reply_close(struct http_req *r);
 /* Reply with v serialised as JSON; steals the reference to v. */
 int http_reply_json(struct http_req *r, int status, json_t *v);
 

@@ -553,7 +553,7 @@ static void apply_edit(struct sim_call *c, struct sim_chat *ch, struct sim_msg *
 		json_object_set_new(sm->m, "reply_markup", json_deep_copy(markup));
 	else
 		json_object_del(sm->m, "reply_markup");
-	json_object_set_new(sm->m, "edit_date", json_integer(sim_now_s()));
+	json_object_set_new(sm->m, "edit_date", json_integer(sim_now_s(c->s)));
 	sm->edited = true;
 	sim_chat_changed(c->s, ch);
 	c->result = json_deep_copy(sm->m);
@@ -1418,6 +1418,9 @@ int sim_botapi(struct http_req *r)
 	o = json_object_get(s->requests, c.m->name);
 	json_object_set_new(s->requests, c.m->name,
 	                    json_integer(o ? json_integer_value(o) + 1 : 1));
+	/* the audience is where Telegram's clock says before any method reads
+	 * a member count or takes updates */
+	sim_audience_tick(s);
 	if (!c.code && preflight(&c))
 		c.m->fn(&c);
 	pthread_mutex_unlock(&s->mu);

@@ -722,7 +722,8 @@ static int c_channel_add(struct http_req *r)
 			set_member(ch, uid, "administrator", json_object_get(a, "rights"),
 			           get_str(a, "custom_title"), msg, sizeof(msg));
 	}
-	ch->member_count = get_i64(b, "member_count", &count) == 0 ? count : (int64_t)ch->nmembers;
+	sim_audience_set_count(ch, get_i64(b, "member_count", &count) == 0 ? count
+	                                                                   : (int64_t)ch->nmembers);
 	o = channel_view(s, ch);
 	rc = 0;
 out:
@@ -732,8 +733,7 @@ out_nolock:
 	return o ? reply(r, o) : rc;
 }
 
-/* The channel of the path; NULL after answering. */
-static struct sim_chat *path_channel(struct http_req *r, struct sim *s)
+struct sim_chat *sim_control_channel(struct http_req *r, struct sim *s)
 {
 	struct str v = router_param(&r->match, "id");
 	struct sim_chat *ch = NULL;
@@ -761,10 +761,47 @@ static int c_channel_get(struct http_req *r)
 	json_t *o = NULL;
 
 	pthread_mutex_lock(&s->mu);
-	if ((ch = path_channel(r, s)))
+	sim_audience_tick(s);
+	if ((ch = sim_control_channel(r, s)))
 		o = channel_view(s, ch);
 	pthread_mutex_unlock(&s->mu);
 	return o ? reply(r, o) : -1;
+}
+
+/* {"username": "name"} makes the channel public under that name, null
+ * private (no public page, no @name for the Bot API). */
+static int c_channel_username(struct http_req *r)
+{
+	struct sim *s = r->ctx;
+	json_t *b = body(r), *o = NULL, *v;
+	const char *uname;
+	struct sim_chat *ch, *other;
+	int rc = -1;
+
+	if (!b)
+		return -1;
+	v = json_object_get(b, "username");
+	uname = json_string_value(v);
+	if (!v || (!json_is_null(v) && (!uname || !valid_username(uname)))) {
+		json_decref(b);
+		return fail(r, 400, "username must be 4-32 letters, digits or _, or null");
+	}
+	pthread_mutex_lock(&s->mu);
+	if (!(ch = sim_control_channel(r, s)))
+		goto out;
+	other = uname ? sim_chat_by_username(s, uname) : NULL;
+	if (other && other != ch) {
+		rc = fail(r, 409, "a chat with that username exists");
+		goto out;
+	}
+	free(ch->username);
+	ch->username = dup_opt(uname);
+	o = channel_view(s, ch);
+	rc = 0;
+out:
+	pthread_mutex_unlock(&s->mu);
+	json_decref(b);
+	return o ? reply(r, o) : rc;
 }
 
 static int c_channel_member(struct http_req *r)
@@ -779,7 +816,7 @@ static int c_channel_member(struct http_req *r)
 	if (!b)
 		return -1;
 	pthread_mutex_lock(&s->mu);
-	if (!(ch = path_channel(r, s)))
+	if (!(ch = sim_control_channel(r, s)))
 		goto out;
 	if (get_i64(b, "user_id", &uid) != 0 || !sim_user_find(s, uid)) {
 		rc = fail(r, 404, "no such user (user_id)");
@@ -813,8 +850,9 @@ static int c_channel_count(struct http_req *r)
 		return fail(r, 400, "count must be a non-negative integer");
 	}
 	pthread_mutex_lock(&s->mu);
-	if ((ch = path_channel(r, s))) {
-		ch->member_count = n;
+	sim_audience_tick(s);
+	if ((ch = sim_control_channel(r, s))) {
+		sim_audience_set_count(ch, n);
 		rc = reply(r, json_pack("{s:I}", "member_count", (json_int_t)n));
 	}
 	pthread_mutex_unlock(&s->mu);
@@ -855,7 +893,7 @@ static int c_channel_bot(struct http_req *r)
 		return fail(r, 400, "%s", msg);
 	}
 	pthread_mutex_lock(&s->mu);
-	if (!(ch = path_channel(r, s)))
+	if (!(ch = sim_control_channel(r, s)))
 		goto out;
 	if (get_i64(b, "by", &by) != 0) {
 		rc = fail(r, 400, "by (the acting user's id) is required");
@@ -888,7 +926,7 @@ out:
 	return o ? reply(r, o) : rc;
 }
 
-static struct sim_file *fake_photo(struct sim *s)
+struct sim_file *sim_fake_photo(struct sim *s)
 {
 	/* a 1x1 PNG */
 	static const unsigned char png[] = {
@@ -920,7 +958,8 @@ static int c_channel_post(struct http_req *r)
 	sig = get_str(b, "author_signature");
 	photo = json_object_get(b, "photo");
 	pthread_mutex_lock(&s->mu);
-	if (!(ch = path_channel(r, s)))
+	sim_audience_tick(s);
+	if (!(ch = sim_control_channel(r, s)))
 		goto out;
 	if (get_i64(b, "by", &by) == 0) {
 		mem = sim_member_find(ch, by);
@@ -936,7 +975,7 @@ static int c_channel_post(struct http_req *r)
 		goto out;
 	}
 	if (json_is_true(photo))
-		f = fake_photo(s);
+		f = sim_fake_photo(s);
 	if (!f && (!text || !*text)) {
 		rc = fail(r, 400, "text (or photo) is required");
 		goto out;
@@ -1346,6 +1385,8 @@ const struct route sim_control_routes[] = {
     {"GET", "/control/channels/{id}", c_channel_get, 0, "a channel"},
     {"POST", "/control/channels/{id}/members", c_channel_member, 0, "set a member's status"},
     {"POST", "/control/channels/{id}/member_count", c_channel_count, 0, "set the count"},
+    {"POST", "/control/channels/{id}/username", c_channel_username, 0,
+     "make a channel public or private"},
     {"POST", "/control/channels/{id}/bot", c_channel_bot, 0, "change the bot's status"},
     {"POST", "/control/channels/{id}/posts", c_channel_post, 0, "publish a post"},
     {"GET", "/control/chats/{id}/messages", c_chat_messages, 0, "a chat's messages"},

@@ -1,17 +1,20 @@
 /*
  * demo: the demo's one clock (docs/simulator.md, "Demo").
  *
- * In `herald demo` four clocks make one world: Herald's product clock and
- * the clocks of the Payme driver, the Click driver and the Stripe simulator.
- * POST /control/demo/advance {"days": N} moves them forward together, so a
- * newcomer can see a reminder, a renewal or the grace period without
- * waiting a month: first the two drivers (which can be moved back, should
- * Herald refuse), then Herald's clock through its POST /test/clock (the URL
- * is the demo record's herald_url; without one only the simulator's clocks
- * move), then Stripe's, which also renews the subscriptions whose period
- * ended, as Stripe would, sending its webhooks. Bad input, or Herald not
- * moving, leaves every clock where it was. GET /control/demo/clock reads
- * them all. No lock is held while Herald is called.
+ * In `herald demo` five clocks make one world: Herald's product clock,
+ * Telegram's (sim_clock_ms: message dates, and the audience's views, joins
+ * and leaves) and the clocks of the Payme driver, the Click driver and the
+ * Stripe simulator. POST /control/demo/advance {"days": N} moves them
+ * forward together, so a newcomer can see a reminder, a renewal, the grace
+ * period or a month of views without waiting a month: first the two drivers
+ * (which can be moved back, should Herald refuse), then Herald's clock
+ * through its POST /test/clock (the URL is the demo record's herald_url;
+ * without one only the simulator's clocks move), then Stripe's, which also
+ * renews the subscriptions whose period ended, as Stripe would, sending its
+ * webhooks, and last Telegram's. Bad input, or Herald not moving, leaves
+ * every clock where it was. GET /control/demo/clock reads them all;
+ * /control/clock moves or freezes Telegram's alone. No lock is held while
+ * Herald is called.
  */
 #include "sim/sim_impl.h"
 
@@ -25,10 +28,11 @@
 #include "sim/drivers.h"
 #include "sim/stripe.h"
 
-#define DEMO_DAYS_MAX   400
-#define DEMO_DAY_MS     (24LL * 3600 * 1000)
-#define DEMO_URL_MAX    256
-#define DEMO_TIMEOUT_MS 10000
+#define DEMO_DAYS_MAX     400
+#define DEMO_DAY_MS       (24LL * 3600 * 1000)
+#define DEMO_URL_MAX      256
+#define DEMO_TIMEOUT_MS   10000
+#define DEMO_CLOCK_MAX_MS (10LL * 366 * DEMO_DAY_MS)
 
 /*
  * The demo record's herald_url into out: 1 when it is there, 0 when the
@@ -124,7 +128,7 @@ static int c_demo_advance(struct http_req *r)
 {
 	struct sim *s = r->ctx;
 	char base[DEMO_URL_MAX + 1], why[300];
-	json_t *b = NULL, *days, *hc = NULL, *stripe, *payme;
+	json_t *b = NULL, *days, *hc = NULL, *stripe, *payme, *tg;
 	int64_t ms;
 	int has;
 
@@ -159,21 +163,26 @@ static int c_demo_advance(struct http_req *r)
 	}
 	stripe = sim_stripe_advance(s->stripe, ms / 1000);
 	payme = sim_payme_clock_json(s->payme);
+	pthread_mutex_lock(&s->mu);
+	sim_clock_advance(s, ms);
+	sim_audience_tick(s);
+	tg = sim_clock_json(s);
+	pthread_mutex_unlock(&s->mu);
 	log_info("msg=\"demo clock advanced\" days=%lld herald=%s renewals=%zu",
 	         (long long)(ms / DEMO_DAY_MS), has ? "moved" : "none",
 	         json_array_size(json_object_get(stripe, "renewals")));
 	return reply(r, 200,
-	             json_pack("{s:I, s:I, s:o, s:o, s:o, s:o}", "days",
+	             json_pack("{s:I, s:I, s:o, s:o, s:o, s:o, s:o}", "days",
 	                       (json_int_t)(ms / DEMO_DAY_MS), "now_ms", world_now(hc, payme),
 	                       "herald", hc ? hc : json_null(), "payme", payme, "click",
-	                       sim_click_clock_json(s->click), "stripe", stripe));
+	                       sim_click_clock_json(s->click), "stripe", stripe, "telegram", tg));
 }
 
 static int c_demo_clock(struct http_req *r)
 {
 	struct sim *s = r->ctx;
 	char base[DEMO_URL_MAX + 1], why[300] = "";
-	json_t *hc = NULL, *payme, *o;
+	json_t *hc = NULL, *payme, *tg, *o;
 	int has = herald_url(s, base, sizeof(base));
 
 	if (has < 0)
@@ -181,15 +190,75 @@ static int c_demo_clock(struct http_req *r)
 	else if (has)
 		(void)herald_clock(base, 0, &hc, why, sizeof(why));
 	payme = sim_payme_clock_json(s->payme);
-	o = json_pack("{s:I, s:o, s:o, s:o, s:o}", "now_ms", world_now(hc, payme), "herald",
+	pthread_mutex_lock(&s->mu);
+	tg = sim_clock_json(s);
+	pthread_mutex_unlock(&s->mu);
+	o = json_pack("{s:I, s:o, s:o, s:o, s:o, s:o}", "now_ms", world_now(hc, payme), "herald",
 	              hc ? hc : json_null(), "payme", payme, "click",
-	              sim_click_clock_json(s->click), "stripe", sim_stripe_clock_json(s->stripe));
+	              sim_click_clock_json(s->click), "stripe", sim_stripe_clock_json(s->stripe),
+	              "telegram", tg);
 	if (why[0])
 		json_object_set_new(o, "herald_error", json_string(why));
 	return reply(r, 200, o);
 }
 
+/* GET /control/clock: Telegram's clock alone. */
+static int c_clock_get(struct http_req *r)
+{
+	struct sim *s = r->ctx;
+	json_t *o;
+
+	pthread_mutex_lock(&s->mu);
+	o = sim_clock_json(s);
+	pthread_mutex_unlock(&s->mu);
+	return reply(r, 200, o);
+}
+
+/*
+ * POST /control/clock {"advance_s": N} or {"advance_ms": N} moves
+ * Telegram's clock forward (what message dates and the audience follow);
+ * {"freeze": true} stops it where it is (after the move), false lets it run
+ * on from there.
+ */
+static int c_clock_set(struct http_req *r)
+{
+	struct sim *s = r->ctx;
+	json_t *b = NULL, *v, *freeze;
+	int64_t ms = 0;
+
+	if (json_parse(r->body.p, r->body.len, SIM_JSON_DEPTH, &b, &(struct err){0}) ||
+	    !json_is_object(b)) {
+		json_decref(b);
+		return fail(r, 400, "the body must be a JSON object");
+	}
+	freeze = json_object_get(b, "freeze");
+	if ((v = json_object_get(b, "advance_s")) && json_is_integer(v))
+		ms = json_integer_value(v) * 1000;
+	else if ((v = json_object_get(b, "advance_ms")) && json_is_integer(v))
+		ms = json_integer_value(v);
+	else if (v)
+		ms = -1;
+	if (ms < 0 || ms > DEMO_CLOCK_MAX_MS || (freeze && !json_is_boolean(freeze)) ||
+	    (!v && !freeze)) {
+		json_decref(b);
+		return fail(r, 400,
+		            "give advance_s or advance_ms (0 to ten years; the clock "
+		            "only goes forward) and/or freeze (true or false)");
+	}
+	pthread_mutex_lock(&s->mu);
+	sim_clock_advance(s, ms);
+	if (freeze)
+		sim_clock_freeze(s, json_is_true(freeze));
+	sim_audience_tick(s);
+	v = sim_clock_json(s);
+	pthread_mutex_unlock(&s->mu);
+	json_decref(b);
+	return reply(r, 200, v);
+}
+
 const struct route sim_demo_routes[] = {
+    {"GET", "/control/clock", c_clock_get, 0, "Telegram's clock"},
+    {"POST", "/control/clock", c_clock_set, 0, "move or freeze Telegram's clock"},
     {"POST", "/control/demo/advance", c_demo_advance, 0,
      "move Herald's, Payme's, Click's and Stripe's clocks forward together"},
     {"GET", "/control/demo/clock", c_demo_clock, 0, "the demo's clocks"},

@@ -3,11 +3,12 @@
  *
  * The HTTP server runs a thread per connection (a long poll holds its
  * thread for up to its timeout without delaying anyone else) with a route
- * table of the control API, the Payme and Click drivers' and the Stripe
- * simulator's routes (stripe.h), the web page and /{tok}/{method} for the
- * Bot API. A second thread delivers webhooks; the Stripe simulator has its
- * own. Stopping sets a flag and wakes every waiter, so held requests answer
- * at once, then stops the server and joins the delivery threads.
+ * table of the control API, the audience model's (audience.c), the public
+ * channel pages /s/<username> (tme.c), the Payme and Click drivers' and the
+ * Stripe simulator's routes (stripe.h), the web page and /{tok}/{method}
+ * for the Bot API. A second thread delivers webhooks; the Stripe simulator
+ * has its own. Stopping sets a flag and wakes every waiter, so held requests
+ * answer at once, then stops the server and joins the delivery threads.
  */
 #include "sim/sim.h"
 
@@ -37,6 +38,8 @@ static struct route *routes_new(size_t *n)
 	} parts[] = {
 	    {sim_control_routes, sim_control_nroutes},
 	    {sim_demo_routes, sim_demo_nroutes},
+	    {sim_audience_routes, sim_audience_nroutes},
+	    {sim_tme_routes, sim_tme_nroutes}, /* before /{tok}/{method}, which /s/{name} is too */
 	    {sim_payme_routes, sim_payme_nroutes},
 	    {sim_click_routes, sim_click_nroutes},
 	    {sim_stripe_routes, sim_stripe_nroutes},

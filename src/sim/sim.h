@@ -7,8 +7,10 @@
  * sent, the update queue), delivers updates by long polling or by webhook,
  * enforces Telegram's flood limits with 429, and offers a control API under
  * /control/ (docs/simulator.md) through which tests act as users and channel
- * administrators, inject failures and read what the bot did. GET / is a web
- * chat page for trying the bot by hand.
+ * administrators, inject failures and read what the bot did. Channels have
+ * an audience (views, reactions, joins and leaves on Telegram's clock) and
+ * public pages /s/<username> as t.me serves them. GET / is a web chat page
+ * for trying the bot by hand.
  *
  * Beside it run the Payme and Click drivers (drivers.h,
  * docs/sim-payme-click.md): they call Herald's payment hooks as the

@@ -47,16 +47,65 @@ struct sim_member {
 	char *custom_title;
 };
 
+#define SIM_AUD_EMOJI 4 /* reaction kinds one post gets at most */
+
+/* A burst of views added to a post (POST /control/channels/{id}/spike). */
+struct sim_spike {
+	int64_t at;         /* sim seconds: when it starts */
+	int64_t views;      /* how many it adds in all */
+	int64_t duration_s; /* spread evenly over this long; 0: all at once */
+};
+
+/* What the audience model (audience.c) keeps of one channel post. */
+struct sim_post_aud {
+	bool counted;      /* a post with views (not a service message) */
+	uint64_t draw;     /* the post's random draw: its factor, rates and emoji */
+	double peak;       /* the views the post tends to, spikes aside */
+	int64_t tau_s;     /* the main wave's time constant */
+	int64_t tail_s;    /* the long tail's */
+	double react_rate; /* reactions per view, all kinds together */
+	struct sim_spike *spikes;
+	size_t nspikes;
+	int64_t sent[SIM_AUD_EMOJI]; /* reaction counts of the last update about it */
+};
+
 struct sim_msg {
 	json_t *m;    /* the Message as the Bot API shows it */
 	json_t *priv; /* what only the simulator knows (an invoice's payload), or NULL */
 	bool from_bot, deleted, pinned, edited;
 	char parse_mode[16];
+	struct sim_post_aud aud; /* channel posts */
 };
 
 struct sim_bucket {
 	double tokens;
 	int64_t at_ms; /* when tokens was last refilled; 0: full */
+};
+
+/* Joins and leaves of one UTC day (GET /control/channels/{id}/audience). */
+struct sim_aud_day {
+	int64_t day; /* Unix seconds / 86400 */
+	int64_t joins, leaves;
+	int64_t member_count; /* at the end of the day's last event */
+};
+
+/* The audience model of one channel (audience.c). */
+struct sim_audience {
+	uint64_t seed;
+	double reach;          /* views a post tends to, per subscriber, before its factor */
+	double join_rate;      /* joins per subscriber per day, on average */
+	double leave_rate;     /* leaves per subscriber per day */
+	double reaction_scale; /* multiplies every post's reaction rate; 0: reactions off */
+	int64_t tau_s, tail_s; /* time constants of the view curve for new posts */
+	int64_t start;         /* sim seconds: hours of joins and leaves count from here */
+	int64_t hours;         /* whole hours since start already played */
+	int64_t base;          /* member_count = base + joins - leaves */
+	int64_t joins, leaves;
+	int64_t readers; /* synthetic readers made (their ids) */
+	int64_t scan_at; /* sim seconds of the last look at reaction counts */
+	int64_t member_updates, member_updates_skipped, reaction_updates;
+	struct sim_aud_day *days; /* oldest first, at most SIM_AUD_MAX_DAYS */
+	size_t ndays;
 };
 
 struct sim_chat {
@@ -72,6 +121,7 @@ struct sim_chat {
 	size_t nmsgs, capmsgs;
 	int64_t version; /* bumped on every change to msgs */
 	struct sim_bucket bucket;
+	struct sim_audience *aud; /* channels */
 };
 
 struct sim_update {
@@ -151,6 +201,18 @@ struct sim_webhook {
 	int64_t delivered, failed, given_up;
 };
 
+enum sim_tme_mode { SIM_TME_OK, SIM_TME_ERROR, SIM_TME_CLOSE, SIM_TME_HANG, SIM_TME_MARKUP };
+
+/* The public page's failure switch (POST /control/tme). */
+struct sim_tme {
+	enum sim_tme_mode mode;
+	int status;        /* SIM_TME_ERROR */
+	int64_t hang_ms;   /* SIM_TME_HANG */
+	int64_t remaining; /* pages it still applies to; 0: until changed */
+	char username[33]; /* only this channel's page; "": every page */
+	int64_t served;    /* GET /s/ requests answered */
+};
+
 struct sim {
 	pthread_mutex_t mu;
 	pthread_cond_t cv; /* on CLOCK_MONOTONIC */
@@ -198,7 +260,14 @@ struct sim {
 
 	json_t *demo;
 	json_t *commands; /* setMyCommands, or NULL */
-	uint64_t seq;     /* for ids of files, queries, media groups */
+
+	/* Telegram's clock (sim_clock_ms): wall time plus offset_ms, or frozen
+	 * at frozen_ms; never below last_ms, the highest value it gave. */
+	int64_t clock_offset_ms, clock_frozen_ms, clock_last_ms;
+	bool clock_frozen;
+	int64_t aud_tick_s; /* sim seconds of the audience model's last step */
+	struct sim_tme tme; /* the public page's failure switch */
+	uint64_t seq;       /* for ids of files, queries, media groups */
 
 	struct sim_payme *payme; /* the drivers (drivers.h), with locks of their own */
 	struct sim_click *click;
@@ -246,10 +315,63 @@ extern const size_t sim_nmethods;
 extern const struct route sim_control_routes[];
 extern const size_t sim_control_nroutes;
 int sim_page(struct http_req *r);
+/* The channel named by the path's {id} (an id or @username), with mu held;
+ * NULL after answering 404. */
+struct sim_chat *sim_control_channel(struct http_req *r, struct sim *s);
+/* A new 1x1 PNG file. */
+struct sim_file *sim_fake_photo(struct sim *s);
 
-/* demo.c: the demo's clock (POST /control/demo/advance) */
+/* demo.c: the demo's clocks (POST /control/demo/advance) and Telegram's
+ * (/control/clock) */
 extern const struct route sim_demo_routes[];
 extern const size_t sim_demo_nroutes;
+
+/* audience.c: the audience model of channels (docs/simulator.md, "Audience").
+ * Every function with mu held. */
+#define SIM_AUD_MAX_MEMBER_UPDATES   50  /* chat_member updates per channel per step */
+#define SIM_AUD_MAX_REACTION_UPDATES 50  /* message_reaction_count updates, the same */
+#define SIM_AUD_REACTION_STEP_S      60  /* reaction counts are looked at this often */
+#define SIM_AUD_MAX_DAYS             800 /* days of joins and leaves remembered */
+#define SIM_AUD_MAX_SPIKES           64  /* per post */
+
+/* What a post has at one instant. */
+struct sim_post_counts {
+	int64_t views, forwards, reactions_total;
+	size_t nemoji;
+	const char *emoji[SIM_AUD_EMOJI];
+	int64_t reactions[SIM_AUD_EMOJI];
+};
+
+/* A new channel's model with the defaults, its hours counted from now. */
+void sim_audience_new(struct sim *s, struct sim_chat *ch);
+void sim_audience_free(struct sim_audience *au);
+/* Called for every message added to a channel: a post's peak is drawn from
+ * the subscribers and the model's settings of the moment. */
+void sim_audience_post(struct sim_chat *ch, struct sim_msg *sm);
+/* Set a channel's member_count (the base moves so that it stays base +
+ * joins - leaves). */
+void sim_audience_set_count(struct sim_chat *ch, int64_t n);
+/* Bring every channel to the sim clock: play the whole hours of joins and
+ * leaves, look at reaction counts, queue the updates (bounded per step). */
+void sim_audience_tick(struct sim *s);
+/* Is sm a service message (no views)? */
+bool sim_msg_is_service(const struct sim_msg *sm);
+/* A post's counts at sim time now (seconds); zeros for a service message. */
+void sim_post_counts(const struct sim_msg *sm, int64_t now, struct sim_post_counts *out);
+/* The share of its peak a post has age_s seconds after it was published:
+ * a rising-then-decaying wave (gamma of shape 2) and a long tail. Pure,
+ * non-decreasing in age_s, 0 at 0, below 1. */
+double sim_aud_curve(int64_t age_s, int64_t tau_s, int64_t tail_s);
+extern const struct route sim_audience_routes[];
+extern const size_t sim_audience_nroutes;
+
+/* tme.c: the public channel page /s/<username> (protocols.md A.12) */
+#define SIM_TME_PAGE_POSTS 20
+/* n as t.me abbreviates counts: "987", "1.2K", "12.3K", "3.5M" (to one
+ * decimal, half up, ".0" dropped). */
+void sim_count_short(int64_t n, char *out, size_t outsz);
+extern const struct route sim_tme_routes[];
+extern const size_t sim_tme_nroutes;
 
 /* page.c */
 extern const char sim_page_html[];
@@ -287,7 +409,15 @@ bool sim_utf8_valid(const char *s, size_t n);
 void sim_world_init(struct sim *s);
 void sim_world_release(struct sim *s);
 void sim_broadcast(struct sim *s);
-int64_t sim_now_s(void);
+/* Telegram's clock in Unix ms (what message dates come from); never goes
+ * back. */
+int64_t sim_clock_ms(struct sim *s);
+int64_t sim_now_s(struct sim *s);
+/* Move Telegram's clock forward by ms (>= 0). */
+void sim_clock_advance(struct sim *s, int64_t ms);
+/* Freeze Telegram's clock where it is, or let it run on from there. */
+void sim_clock_freeze(struct sim *s, bool frozen);
+json_t *sim_clock_json(struct sim *s);
 struct sim_user *sim_user_find(struct sim *s, int64_t id);
 struct sim_user *sim_user_add(struct sim *s, int64_t id);
 struct sim_chat *sim_chat_find(struct sim *s, int64_t id);
@@ -315,6 +445,8 @@ struct sim_msg *sim_msg_add(struct sim *s, struct sim_chat *ch, json_t *m, bool 
 struct sim_msg *sim_msg_get(struct sim_chat *ch, int64_t id);
 json_t *sim_msg_view(const struct sim_msg *sm);
 void sim_chat_changed(struct sim *s, struct sim_chat *ch);
+/* Does the allowed_updates setting let updates of type through? */
+bool sim_update_allowed(const struct sim *s, const char *type);
 /* Queue an update of type with payload (stolen); its update_id, or 0 when
  * allowed_updates filtered it out. */
 int64_t sim_update_push(struct sim *s, const char *type, json_t *payload);

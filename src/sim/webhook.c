@@ -6,7 +6,9 @@
  * retried after a backoff that starts at retry_base_ms and doubles up to
  * retry_max_ms, and after max_attempts tries the update is given up and the
  * next one goes. Failures set last_error_date and last_error_message as
- * getWebhookInfo shows them. The HTTP call runs without the mutex.
+ * getWebhookInfo shows them. The HTTP call runs without the mutex. While
+ * the queue is empty the thread brings the audience model to the clock
+ * once a minute, so its updates come even when the bot calls nothing.
  */
 #include "sim/sim_impl.h"
 
@@ -139,8 +141,16 @@ void *sim_webhook_main(void *arg)
 
 	pthread_mutex_lock(&s->mu);
 	while (!s->stopping) {
-		if (!s->wh.url || !s->nupdates) {
+		if (!s->wh.url) {
 			pthread_cond_wait(&s->cv, &s->mu);
+			continue;
+		}
+		if (!s->nupdates) {
+			/* nobody may be calling while the bot waits for deliveries:
+			 * the audience's joins, leaves and reactions still come */
+			sim_audience_tick(s);
+			if (!s->nupdates)
+				sim_wait_until(s, clock_mono_ms() + SIM_AUD_REACTION_STEP_S * 1000);
 			continue;
 		}
 		if (s->wh.next_at_ms > clock_mono_ms()) {

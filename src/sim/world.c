@@ -11,6 +11,7 @@
  */
 #include "sim/sim_impl.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,9 +34,51 @@ static const char *const channel_rights[] = {
 
 static const char *const status_names[] = {"left", "member", "administrator", "creator", "kicked"};
 
-int64_t sim_now_s(void)
+int64_t sim_clock_ms(struct sim *s)
 {
-	return clock_now_ms() / 1000;
+	int64_t now = s->clock_frozen ? s->clock_frozen_ms : clock_now_ms() + s->clock_offset_ms;
+
+	/* the wall clock may step back; Telegram's time, and views, may not */
+	if (now < s->clock_last_ms)
+		now = s->clock_last_ms;
+	s->clock_last_ms = now;
+	return now;
+}
+
+int64_t sim_now_s(struct sim *s)
+{
+	return sim_clock_ms(s) / 1000;
+}
+
+void sim_clock_advance(struct sim *s, int64_t ms)
+{
+	assert(ms >= 0);
+	sim_clock_ms(s);
+	s->clock_offset_ms += ms;
+	s->clock_frozen_ms += ms;
+	s->clock_last_ms += ms;
+}
+
+void sim_clock_freeze(struct sim *s, bool frozen)
+{
+	int64_t now = sim_clock_ms(s);
+
+	if (frozen == s->clock_frozen)
+		return;
+	s->clock_frozen = frozen;
+	s->clock_frozen_ms = now;
+	/* running again from where it stood */
+	if (!frozen)
+		s->clock_offset_ms = now - clock_now_ms();
+}
+
+json_t *sim_clock_json(struct sim *s)
+{
+	int64_t now = sim_clock_ms(s);
+
+	return json_pack("{s:I, s:I, s:I, s:b}", "now_ms", (json_int_t)now, "now",
+	                 (json_int_t)(now / 1000), "offset_ms", (json_int_t)(now - clock_now_ms()),
+	                 "frozen", s->clock_frozen);
 }
 
 void sim_broadcast(struct sim *s)
@@ -95,6 +138,9 @@ static void chat_free(struct sim_chat *ch)
 		json_decref(ch->msgs[i].m);
 		json_decref(ch->msgs[i].priv);
 	}
+	for (size_t i = 0; i < ch->nmsgs; i++)
+		free(ch->msgs[i].aud.spikes);
+	sim_audience_free(ch->aud);
 	json_decref(ch->bot_rights);
 	free(ch->members);
 	free(ch->msgs);
@@ -158,6 +204,10 @@ void sim_world_release(struct sim *s)
 	s->allowed = s->requests = s->demo = s->commands = NULL;
 	memset(&s->wh, 0, sizeof(s->wh));
 	memset(&s->global, 0, sizeof(s->global));
+	memset(&s->tme, 0, sizeof(s->tme));
+	s->clock_offset_ms = s->clock_frozen_ms = s->clock_last_ms = 0;
+	s->clock_frozen = false;
+	s->aud_tick_s = 0;
 	s->retry_until_ms = 0;
 	s->requests_total = s->violations = s->too_many = s->injected = 0;
 }
@@ -238,12 +288,16 @@ struct sim_chat *sim_chat_private(struct sim *s, struct sim_user *u)
 
 struct sim_chat *sim_channel_add(struct sim *s, int64_t id)
 {
+	struct sim_chat *ch;
+
 	if (!id) {
 		while (sim_chat_find(s, s->next_channel_id))
 			s->next_channel_id--;
 		id = s->next_channel_id--;
 	}
-	return chat_add(s, id, SIM_CHANNEL);
+	ch = chat_add(s, id, SIM_CHANNEL);
+	sim_audience_new(s, ch);
+	return ch;
 }
 
 struct sim_member *sim_member_find(struct sim_chat *ch, int64_t user_id)
@@ -451,11 +505,13 @@ struct sim_msg *sim_msg_add(struct sim *s, struct sim_chat *ch, json_t *m, bool 
 	if (json_object_get(m, "sender_chat"))
 		json_object_set(sm->m, "sender_chat", json_object_get(m, "sender_chat"));
 	json_object_set_new(sm->m, "chat", sim_chat_json(s, ch));
-	json_object_set_new(sm->m, "date", json_integer(sim_now_s()));
+	json_object_set_new(sm->m, "date", json_integer(sim_now_s(s)));
 	json_object_del(m, "chat");
 	json_object_update(sm->m, m);
 	json_decref(m);
 	sm->from_bot = from_bot;
+	if (ch->aud)
+		sim_audience_post(ch, sm);
 	sim_chat_changed(s, ch);
 	return sm;
 }
@@ -507,8 +563,7 @@ json_t *sim_msg_view(const struct sim_msg *sm)
 	return o;
 }
 
-/* Is an update of type let through by the allowed_updates setting? */
-static bool allowed(const struct sim *s, const char *type)
+bool sim_update_allowed(const struct sim *s, const char *type)
 {
 	static const char *const off_by_default[] = {"chat_member", "message_reaction",
 	                                             "message_reaction_count"};
@@ -534,7 +589,7 @@ int64_t sim_update_push(struct sim *s, const char *type, json_t *payload)
 	struct sim_update *u;
 	void *p;
 
-	if (!allowed(s, type)) {
+	if (!sim_update_allowed(s, type)) {
 		json_decref(payload);
 		return 0;
 	}
@@ -727,7 +782,7 @@ int64_t sim_my_chat_member(struct sim *s, struct sim_chat *ch, int64_t from, jso
 
 	return sim_update_push(s, "my_chat_member",
 	                       json_pack("{s:o, s:o, s:I, s:o, s:o}", "chat", sim_chat_json(s, ch),
-	                                 "from", fromj, "date", (json_int_t)sim_now_s(),
+	                                 "from", fromj, "date", (json_int_t)sim_now_s(s),
 	                                 "old_chat_member", old_member, "new_chat_member",
 	                                 new_member));
 }

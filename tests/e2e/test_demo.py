@@ -268,3 +268,29 @@ def test_demo_advance_refuses_bad_input_and_moves_nothing(demo):
     # and a good call still works: one day
     adv = sim.ctl("POST", "/demo/advance", {"days": 1})
     assert adv["herald"]["offset_ms"] == DAY and demo.clock()["offset_ms"] == DAY
+
+
+def test_the_demo_channel_has_weeks_of_history(demo):
+    """Analytics has something to show on the first run: four weeks of posts
+    with aged views, and subscribers that joined and left, on the
+    simulator's public page (HERALD_TME_URL in the demo)."""
+    sim = demo.sim
+    chat = sim.ctl("GET", "/demo")["channel_id"]
+    t = sim.ctl("GET", f"/channels/{chat}/audience")
+    posts = [p for p in t["posts"] if not p["service"]]
+    assert 3 * 27 <= len(posts) <= 5 * 29
+    assert t["now"] - t["start"] == 28 * 86400
+    assert t["member_count"] == t["initial_member_count"] + t["joins"] - t["leaves"]
+    assert t["joins"] > 0 and t["leaves"] > 0
+    assert all(p["views"] > 0 for p in posts)
+    assert {p["kind"] for p in posts} >= {"text", "photo", "video"}
+    page = requests.get(sim.base + "/s/herald_demo", timeout=10)
+    assert page.status_code == 200
+    assert page.text.count('class="tgme_widget_message_views"') == 20
+    assert 'data-post="herald_demo/' in page.text
+    # a day on: Telegram's clock moved with the others, and the views grew
+    views = sum(p["views"] for p in posts)
+    adv = sim.ctl("POST", "/demo/advance", {"days": 1})
+    assert adv["telegram"]["now"] >= t["now"] + 86400
+    later = sim.ctl("GET", f"/channels/{chat}/audience")
+    assert sum(p["views"] for p in later["posts"] if not p["service"]) > views
