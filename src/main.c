@@ -12,6 +12,7 @@
 #include "app.h"
 #include "billing/billing.h"
 #include "billing/stripe.h"
+#include "collect/collect.h"
 #include "bot/bot.h"
 #include "http/api.h"
 #include "http/server.h"
@@ -170,6 +171,18 @@ static void block_signals(sigset_t *set)
 	signal(SIGPIPE, SIG_IGN);
 }
 
+/* The scheduler's tick: billing's sweep, then a collect job for every
+ * channel that has none. */
+static int clock_work(struct app *a, struct err *e)
+{
+	int rc = billing_tick(a, e);
+	struct err ce = {0};
+
+	if (collect_tick(a, &ce))
+		log_warn("msg=\"collect jobs not made\" error=\"%s\"", ce.msg);
+	return rc;
+}
+
 static int cmd_run(struct app *a, int argc, char **argv)
 {
 	struct http_opts o = {0};
@@ -225,7 +238,8 @@ static int cmd_run(struct app *a, int argc, char **argv)
 		    .notify = bot_notify_delivery,
 		    .billing_notice = bot_billing_notice,
 		    .provider_stop = stripe_end_subscription,
-		    .tick = billing_tick,
+		    .collect = collect_channel,
+		    .tick = clock_work,
 		};
 
 		if (sched_new(&a->sched, a, &so, &e) || sched_start(a->sched, &e)) {

@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "app.h"
+#include "collect/collect.h"
 #include "lib/clock.h"
 #include "lib/i18n.h"
 #include "lib/log.h"
@@ -728,6 +729,10 @@ int bot_handle(struct bot *b, const json_t *upd, struct err *e)
 		return on_my_member(b, json_object_get(upd, "my_chat_member"), e);
 	case BOT_UPD_PRE_CHECKOUT:
 		return bot_on_pre_checkout(b, json_object_get(upd, "pre_checkout_query"), e);
+	case BOT_UPD_CHANNEL_POST:
+	case BOT_UPD_REACTIONS:
+	case BOT_UPD_CHAT_MEMBER:
+		return collect_update(b->a, upd, e);
 	default:
 		return 0; /* recorded; nothing to do with it yet */
 	}

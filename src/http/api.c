@@ -17,6 +17,7 @@
 #include "app.h"
 #include "bot/bot.h"
 #include "channels/channels.h"
+#include "collect/collect.h"
 #include "http/api_billing.h"
 #include "http/api_posts.h"
 #include "http/metrics.h"
@@ -196,7 +197,7 @@ static int get_metrics(struct http_req *r)
 	buf_init(&b, 16u << 20);
 	if (metrics_render(http_server_metrics(r->srv), http_server_in_flight(r->srv), &b) ||
 	    (app_of(r)->bot && bot_metrics(app_of(r)->bot, &b)) ||
-	    (app_of(r)->sched && sched_metrics(app_of(r)->sched, &b))) {
+	    (app_of(r)->sched && sched_metrics(app_of(r)->sched, &b)) || collect_metrics(&b)) {
 		buf_release(&b);
 		return http_reply_err(r, -ERR_TOO_BIG, NULL);
 	}

@@ -765,6 +765,36 @@ static int expand_tx(struct store_conn *c, void *arg, struct err *e)
 	return rc;
 }
 
+/* A collect job runs again at next_at: due then, in its place then. */
+static int run_collect(struct sched *s, const struct sched_job *j, struct err *e)
+{
+	int64_t next = 0;
+	int rc;
+
+	if (!s->o.collect)
+		return job_dead(s, j->id, "nobody to collect on this node", e);
+	rc = s->o.collect(s->a, j->ref, &next, e);
+	if (rc) {
+		/* the store failed: again in a minute, never given up (the job
+		 * is the channel's only one) */
+		log_warn("msg=\"collection not done\" channel=%lld error=\"%s\"", (long long)j->ref,
+		         e->msg);
+		next = clock_app_ms() + 60000;
+	} else if (!next) {
+		return job_done(s, j, e);
+	}
+	{
+		struct store_val a[] = {SV_INT(j->id), SV_TEXT(s->node), SV_INT(next)};
+
+		return store_exec(
+		    s->a->store,
+		    "UPDATE jobs SET state = 'ready', order_at = $3, run_at = $3, "
+		    "attempts = 0, last_error = '', lease_owner = NULL, lease_until = "
+		    "NULL WHERE id = $1 AND lease_owner = $2",
+		    a, ARRAY_SIZE(a), NULL, e);
+	}
+}
+
 static int run_job(struct sched *s, const struct sched_job *j, struct err *e)
 {
 	if (strcmp(j->kind, "deliver") == 0)
@@ -777,6 +807,8 @@ static int run_job(struct sched *s, const struct sched_job *j, struct err *e)
 
 		return store_tx(s->a->store, expand_tx, &x, e);
 	}
+	if (strcmp(j->kind, "collect") == 0)
+		return run_collect(s, j, e);
 	if (strcmp(j->kind, "notify") == 0 || strcmp(j->kind, "bnotice") == 0 ||
 	    strcmp(j->kind, "pstop") == 0) {
 		int (*fn)(struct app *, int64_t, struct err *) = s->o.provider_stop;

@@ -16,6 +16,8 @@
  *   notify   tell the owner about a failed or uncertain delivery (bot)
  *   expand   make the next occurrences of a recurring post into deliveries
  *   bnotice  tell a user about their subscription or a payment (bot)
+ *   collect  collect a channel's analytics (collect_channel), then come back
+ *            at the interval of its owner's plan: one job per channel
  *   pstop    end at its provider a subscription that ended here (Stripe:
  *            refunded in full, replaced through another provider, out of
  *            grace), so the provider stops charging
@@ -53,6 +55,9 @@ struct sched_opts {
 	/* ends a subscription at its provider (stripe_end_subscription); NULL:
 	 * pstop jobs are given up */
 	int (*provider_stop)(struct app *a, int64_t sub_id, struct err *e);
+	/* collects a channel (collect_channel): *next_at when to run again, 0
+	 * to end; NULL: collect jobs are given up */
+	int (*collect)(struct app *a, int64_t channel_id, int64_t *next_at, struct err *e);
 	/* the clock's work, run by the watchdog every tick_ms (0: 5000) of the
 	 * real clock (billing_tick); NULL: none */
 	int (*tick)(struct app *a, struct err *e);

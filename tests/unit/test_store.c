@@ -51,6 +51,11 @@ struct fx {
 
 /* Every table the migrations make, those that refer to others first. */
 static const char *const test_tables[] = {
+    "collect_sources",
+    "daily_rollups",
+    "post_snapshots",
+    "channel_posts",
+    "metric_points",
     "billing_notices",
     "provider_events",
     "click_transactions",
