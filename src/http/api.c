@@ -18,6 +18,7 @@
 #include "bot/bot.h"
 #include "channels/channels.h"
 #include "collect/collect.h"
+#include "http/api_analytics.h"
 #include "http/api_billing.h"
 #include "http/api_posts.h"
 #include "http/metrics.h"
@@ -666,6 +667,8 @@ const struct route api_routes[] = {
     {"GET", "/api/v1/channels/{id}", get_channel, ROUTE_AUTH | ROUTE_STORE, "One channel"},
     {"DELETE", "/api/v1/channels/{id}", delete_channel, ROUTE_AUTH | ROUTE_STORE,
      "Remove a channel (its history is kept)"},
+    {"GET", "/api/v1/channels/{id}/analytics/{view}", api_analytics, ROUTE_AUTH | ROUTE_STORE,
+     "A channel's analytics"},
     {"POST", "/api/v1/channels/{id}/check", check_channel, ROUTE_AUTH | ROUTE_STORE,
      "Check a channel's rights again and record its health"},
     {"POST", "/api/v1/posts", api_posts_create, ROUTE_AUTH | ROUTE_STORE,

@@ -251,3 +251,98 @@ class TestAnalyticsDataCollectionWorkflow:
                  what="private recorded")
         assert int(one(h, f"SELECT count(*) FROM metric_points WHERE channel_id = {ch} AND "
                           f"metric = 'members' AND source = 'bot_api'")) == 4
+
+
+def api_session(h, uid):
+    s = requests.Session()
+    r = h.cli("apikey", "create", "--telegram-id", str(uid))
+    assert r.returncode == 0, r.stderr
+    s.headers["Authorization"] = "Bearer " + r.stdout.strip()
+    return s
+
+
+class TestAnalyticsWorkflow:
+    @pytest.mark.parametrize("bot_mode", ["polling"])
+    def test_the_api_agrees_with_the_ground_truth(self, lab):
+        h, sim = lab, lab.sim
+        cid, ch = history_channel(h, username="lab_api", history={
+            "days": 14, "min_per_day": 3, "max_per_day": 5, "seed": 11}, members=20000)
+        advance(h, HOUR)
+        collected(h, ch, "page")
+        collected(h, ch, "bot_api")
+        s = api_session(h, OWNER)
+        url = h.url(f"/api/v1/channels/{ch}/analytics/")
+        truth = sim.ctl("GET", f"/channels/{cid}/audience")
+        real = [p for p in truth["posts"] if not p.get("service")]
+
+        r = s.get(url + "overview")
+        assert r.status_code == 200, r.text
+        o = r.json()
+        assert o["subscribers"]["value"] == truth["member_count"]
+        assert o["subscribers"]["source"] == "bot_api" and o["subscribers"]["as_of"]
+        assert o["posts"] == len(real)
+        avg = sum(p["views"] for p in real) / len(real)
+        vpp = o["views_per_post"]
+        assert vpp["source"] == "page" and vpp["n"] == len(real)
+        # the page rounds views above 999 to a tenth of a K
+        assert abs(vpp["value"] - avg) <= (50 if vpp["approx"] else 0.001), (vpp, avg)
+        err = avg / truth["member_count"] * 100
+        assert abs(o["err"]["value"] - err) <= 0.01 + 50 / truth["member_count"] * 100
+        assert o["activity"]["status"] == "active"
+        assert sum(k["posts"] for k in o["content_mix"].values()) == len(real)
+        assert set(o["sources"]) == {"members", "views", "updates"}
+
+        # ETag: the same answer is not sent twice
+        tag = r.headers["ETag"]
+        again = s.get(url + "overview", headers={"If-None-Match": tag})
+        assert again.status_code == 304 and again.content == b""
+
+        posts = s.get(url + "posts", params={"top": 5}).json()
+        assert posts["total"] == len(real)
+        assert len(posts["posts"]) == 5
+        assert posts["posts"][0]["message_id"] == max(p["message_id"] for p in real)
+        best = max(real, key=lambda p: (p["views"], -p["message_id"]))
+        top = posts["top_by_views"][0]
+        assert abs(top["views"] - best["views"]) <= 100
+
+        best_times = s.get(url + "best-times").json()
+        assert sum(c["posts"] for c in best_times["cells"]) == len(real)
+        assert all(1 <= c["weekday"] <= 7 and 0 <= c["hour"] <= 23
+                   for c in best_times["cells"])
+
+        growth = s.get(url + "growth").json()
+        assert [p["subscribers"] for p in growth["series"]] == [truth["member_count"]]
+        assert s.get(url + "trending").status_code == 200
+
+        # a new collection changes the answer and its ETag
+        advance(h, 6 * HOUR + 60000)
+        collected(h, ch, "page", after=int(one(
+            h, f"SELECT ok_at FROM collect_sources WHERE channel_id = {ch} AND "
+               f"source = 'page'")) - 1)
+        wait_for(lambda: s.get(url + "overview", headers={"If-None-Match": tag}).status_code
+                 == 200, what="a new ETag")
+
+    @pytest.mark.parametrize("bot_mode", ["polling"])
+    def test_bad_requests(self, lab):
+        h, sim = lab, lab.sim
+        cid, ch = history_channel(h, username="lab_api_bad")
+        s = api_session(h, OWNER)
+        url = h.url(f"/api/v1/channels/{ch}/analytics/")
+        for params, name in (({"from": "yesterday"}, "from"), ({"to": "2026-13-01"}, "to"),
+                             ({"zone": "Mars/Olympus"}, "zone"), ({"top": "0"}, "top"),
+                             ({"from": "2026-01-01", "to": "2025-01-01"}, "to"),
+                             ({"from": "2024-01-01", "to": "2026-01-01"}, "from")):
+            r = s.get(url + "overview", params=params)
+            assert r.status_code == 400, (params, r.text)
+            assert r.headers["Content-Type"].startswith("application/problem+json")
+            assert r.json()["parameter"] == name
+        assert s.get(url + "nope").status_code == 404
+        assert s.get(h.url("/api/v1/channels/999999/analytics/overview")).status_code == 404
+        # another user's channel is not found
+        other = api_session(h, 7999) if h.cli("user", "add", "--telegram-id", "7999",
+                                              "--name", "Other").returncode == 0 else None
+        assert other.get(url + "overview").status_code == 404
+        assert requests.get(url + "overview").status_code == 401
+        # dates in the user's zone work
+        r = s.get(url + "growth", params={"from": "2026-11-01", "to": "2026-11-24"})
+        assert r.status_code == 200, r.text
