@@ -28,7 +28,7 @@ test: bootstrap
 
 bench: bootstrap
 	cmake --preset release >/dev/null
-	cmake --build --preset release -j $(JOBS) --target herald
+	cmake --build --preset release -j $(JOBS) --target herald tme_bench
 	bench/run.sh build/release/herald
 
 # Build the libFuzzer targets with clang and run each for FUZZ_SECONDS.

@@ -105,57 +105,34 @@ static int load_posts(struct store *st, struct analytics_data *d, int64_t to, st
 }
 
 /*
- * The channel's view velocity: at each collection, the views its young
- * posts gained since the one before (a post first seen counts whole when
- * it was posted after that one), per hour of the interval.
+ * The channel's view velocity: the views its posts gained between two
+ * readings of the public page (metric views_gained, written by each
+ * collection), per hour of the interval. The first reading has no interval.
  */
 static int load_velocity(struct store *st, struct analytics_data *d, int64_t to, struct err *e)
 {
 	struct store_res *r = NULL;
 	struct store_val a[] = {SV_INT(d->channel_id), SV_INT(to)};
-	int rc = store_exec(st,
-	                    "SELECT s.measured_at, s.message_id, s.views, s.approx, p.posted_at "
-	                    "FROM post_snapshots s JOIN channel_posts p ON p.channel_id = "
-	                    "s.channel_id AND p.message_id = s.message_id WHERE s.channel_id = $1 "
-	                    "AND s.measured_at < $2 ORDER BY s.measured_at, s.message_id",
-	                    a, 2, &r, e);
-	size_t n = 0, nlast = 0, rows;
-	struct last {
-		int64_t mid, views;
-	} * last;
-	int64_t prev_t = 0;
+	int rc =
+	    store_exec(st,
+	               "SELECT measured_at, value, approx FROM metric_points WHERE channel_id = "
+	               "$1 AND metric = 'views_gained' AND source = 'page' AND measured_at < $2 "
+	               "ORDER BY measured_at",
+	               a, 2, &r, e);
+	size_t n = 0, rows;
 
 	if (rc)
 		return rc;
 	rows = store_res_rows(r);
-	last = xcalloc(rows ? rows : 1, sizeof(*last));
 	d->velocity = xcalloc(rows ? rows : 1, sizeof(*d->velocity));
-	for (size_t i = 0; i < rows;) {
-		int64_t t = store_res_int(r, i, 0), gained = 0;
-		bool approx = false;
+	for (size_t i = 1; i < rows; i++) {
+		int64_t t = store_res_int(r, i, 0), dt = t - store_res_int(r, i - 1, 0);
 
-		for (; i < rows && store_res_int(r, i, 0) == t; i++) {
-			int64_t mid = store_res_int(r, i, 1), v = store_res_int(r, i, 2);
-			size_t k = 0;
-
-			while (k < nlast && last[k].mid != mid)
-				k++;
-			if (k < nlast)
-				gained += v > last[k].views ? v - last[k].views : 0;
-			else if (prev_t && store_res_int(r, i, 4) > prev_t)
-				gained += v;
-			if (k == nlast)
-				last[nlast++].mid = mid;
-			last[k].views = v;
-			approx |= store_res_int(r, i, 3) != 0;
-		}
-		if (prev_t)
-			d->velocity[n++] =
-			    (struct stats_point){t, gained * HOUR_MS / (t - prev_t), approx};
-		prev_t = t;
+		if (dt > 0)
+			d->velocity[n++] = (struct stats_point){
+			    t, store_res_int(r, i, 1) * HOUR_MS / dt, store_res_int(r, i, 2) != 0};
 	}
 	d->n_velocity = n;
-	free(last);
 	store_res_free(r);
 	return 0;
 }

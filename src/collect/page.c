@@ -104,6 +104,8 @@ struct page_arg {
 	int64_t now;
 	bool first;
 	int stored, rejected, flagged;
+	int64_t gained; /* views the posts gained since the last reading */
+	bool approx;
 };
 
 /* One post of the page: checked, then stored. */
@@ -192,8 +194,16 @@ static int post_tx(struct store_conn *c, struct page_arg *x, const struct tme_po
 	}
 	if (rc)
 		return rc;
-	if (v == CV_OK)
+	if (v == CV_OK) {
 		x->stored++;
+		/* the channel's view velocity: what its posts gained; a young post
+		 * read for the first time counts whole */
+		if (have && next.value > stored.value)
+			x->gained += next.value - stored.value;
+		else if (!have && x->now - p->date_ms <= SNAPSHOT_SPAN)
+			x->gained += next.value;
+		x->approx |= next.approx;
+	}
 	/* a young post's views over time: reach at 24 h and 48 h */
 	if (p->views.known && v != CV_FLAG && v != CV_REJECT &&
 	    x->now - p->date_ms <= SNAPSHOT_SPAN) {
@@ -218,6 +228,8 @@ static int page_tx(struct store_conn *c, void *arg, struct err *e)
 	int rc = 0;
 
 	x->stored = x->rejected = x->flagged = 0;
+	x->gained = 0;
+	x->approx = false;
 	/* the page's subscriber count, when the Bot API's is not there */
 	if (x->first && x->p->subscribers.known) {
 		struct store_val a[] = {SV_INT(x->ch->id), SV_INT(x->now),
@@ -289,8 +301,9 @@ static int fetch(const char *base, const char *username, int64_t before, struct 
 int collect_page(struct app *a, const struct collect_chan *ch, int64_t now, struct err *e)
 {
 	const char *base = app_str(a, SET_TME_URL);
-	int64_t before = 0;
+	int64_t before = 0, gained = 0;
 	char why[320];
+	bool approx = false;
 	int rc = 0, stored = 0;
 
 	if (!username_ok(ch->username)) {
@@ -302,7 +315,7 @@ int collect_page(struct app *a, const struct collect_chan *ch, int64_t now, stru
 		struct hc_resp rs = {0};
 		struct tme_page p = {0};
 		struct err pe = {0};
-		struct page_arg x = {ch, &p, now, i == 0, 0, 0, 0};
+		struct page_arg x = {.ch = ch, .p = &p, .now = now, .first = i == 0};
 		int64_t oldest;
 
 		if (fetch(base, ch->username, before, &rs, why, sizeof(why))) {
@@ -324,6 +337,8 @@ int collect_page(struct app *a, const struct collect_chan *ch, int64_t now, stru
 		oldest = p.nposts ? p.posts[0].date_ms : 0;
 		before = p.before;
 		stored += x.stored;
+		gained += x.gained;
+		approx |= x.approx;
 		tme_page_release(&p);
 		if (rc)
 			return rc;
@@ -332,5 +347,15 @@ int collect_page(struct app *a, const struct collect_chan *ch, int64_t now, stru
 	}
 	if (stored)
 		collect_stored(COLLECT_SRC_PAGE, stored);
-	return 0;
+	{
+		struct store_val v[] = {SV_INT(ch->id), SV_INT(now), SV_INT(gained),
+		                        SV_INT(approx)};
+
+		return store_exec(
+		    a->store,
+		    "INSERT INTO metric_points (channel_id, metric, source, measured_at, "
+		    "value, approx) VALUES ($1, 'views_gained', 'page', $2, $3, $4) ON "
+		    "CONFLICT (channel_id, metric, source, measured_at) DO NOTHING",
+		    v, ARRAY_SIZE(v), NULL, e);
+	}
 }
