@@ -14,6 +14,7 @@
 
 #include "collect/tme.h"
 #include "lib/err.h"
+#include "lib/str.h"
 
 static double now_s(void)
 {
@@ -71,13 +72,17 @@ static double libxml_round(const char *html, size_t len, double secs)
 int main(int argc, char **argv)
 {
 	double secs = argc > 2 ? atof(argv[2]) : 2.0, mine[15], ref[15];
-	int rounds = argc > 3 ? atoi(argv[3]) : 5;
+	int64_t r64 = 5;
+	int rounds;
 	size_t len, posts = 0;
 	char *html;
 	long size;
 	FILE *f;
 
-	if (argc < 2 || rounds < 1 || rounds > 15 || secs <= 0) {
+	if (argc > 3 && str_to_i64(str_c(argv[3]), 1, 15, &r64))
+		r64 = 0;
+	rounds = (int)r64;
+	if (argc < 2 || rounds < 1 || secs <= 0) {
 		fprintf(stderr, "usage: tme_bench PAGE.html [SECONDS] [ROUNDS<=15]\n");
 		return 2;
 	}
