@@ -796,6 +796,57 @@ int billing_failed(struct store_conn *c, enum billing_provider p, const char *pa
 	return rc;
 }
 
+int billing_refund_failed(struct store_conn *c, enum billing_provider p, const char *refund_id,
+                          const char *reason, int64_t now, struct billing_effect *ef, struct err *e)
+{
+	const char *prov = billing_provider_name(p);
+	struct pay_row ref = {0};
+	int rc;
+
+	memset(ef, 0, sizeof(*ef));
+	rc = pay_find(c, prov, refund_id, "refund", &ref, e);
+	if (rc < 0)
+		return rc;
+	if (rc == 0)
+		return err_set(e, ERR_NOT_FOUND, "no refund %s in the ledger", refund_id);
+	ef->user_id = ref.user_id;
+	ef->subscription_id = ref.sub_id;
+	ef->payment_id = ref.id;
+	if (strcmp(ref.status, "failed") == 0) {
+		ef->repeat = true;
+		snprintf(ef->text, sizeof(ef->text), "refund %s was recorded as failed before",
+		         refund_id);
+		return 0;
+	}
+	rc = users_lock(c, ref.user_id, e);
+	if (!rc) {
+		struct store_val a[] = {SV_INT(ref.id), SV_TEXT(reason ? reason : ""), SV_INT(now)};
+
+		rc = exec_one(c,
+		              "UPDATE payments SET status = 'failed', reason = $2, updated_at = $3 "
+		              "WHERE id = $1",
+		              a, 3, "refund", e);
+	}
+	/* the money stayed with the merchant: the order is paid again */
+	if (!rc) {
+		struct store_val a[] = {SV_INT(ref.id), SV_INT(now)};
+
+		rc = store_query(
+		    c,
+		    "UPDATE orders SET state = 'paid', updated_at = $2 WHERE id = (SELECT "
+		    "p.order_id FROM payments p JOIN payments r ON r.refund_of = p.id "
+		    "WHERE r.id = $1) AND state = 'refunded'",
+		    a, 2, NULL, e);
+	}
+	if (!rc)
+		rc = billing_notice(c, ref.user_id, "refund_failed", ref.sub_id, ref.id,
+		                    ref.order_id, reason, now, e);
+	if (!rc)
+		snprintf(ef->text, sizeof(ef->text), "refund %s of %lld %s failed: %.80s",
+		         refund_id, (long long)ref.amount, ref.currency, reason ? reason : "");
+	return rc;
+}
+
 int billing_refunded(struct store_conn *c, enum billing_provider p, const char *payment_id,
                      const char *refund_id, int64_t amount, const char *reason, int64_t now,
                      struct billing_effect *ef, struct err *e)
@@ -815,6 +866,12 @@ int billing_refunded(struct store_conn *c, enum billing_provider p, const char *
 		return err_set(e, ERR_NOT_FOUND, "no successful payment %s", payment_id);
 	ef->user_id = pay.user_id;
 	ef->subscription_id = pay.sub_id;
+	/* the user's lock first: a webhook recording the same refund holds it
+	 * until it commits, and then this sees its row (a repeat), not a sum
+	 * that already counts it */
+	rc = users_lock(c, pay.user_id, e);
+	if (rc)
+		return rc;
 	rc = pay_find(c, prov, refund_id, "refund", &prev, e);
 	if (rc < 0)
 		return rc;
@@ -826,9 +883,6 @@ int billing_refunded(struct store_conn *c, enum billing_provider p, const char *
 	}
 	if (amount <= 0)
 		return err_set(e, ERR_INVALID, "a refund's amount must be positive");
-	rc = users_lock(c, pay.user_id, e);
-	if (rc)
-		return rc;
 	{
 		struct store_val a[] = {SV_INT(pay.id)};
 

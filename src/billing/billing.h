@@ -134,6 +134,18 @@ int billing_failed(struct store_conn *c, enum billing_provider p, const char *pa
                    const struct billing_policy *pol, struct billing_effect *ef, struct err *e) WUR;
 
 /*
+ * A refund recorded before did not reach the payer (Stripe's refund.failed):
+ * its ledger row becomes failed with the reason, so it no longer counts
+ * against the payment (the operator may refund again) nor in revenue; the
+ * order is paid again; the user is told (refund_failed). A subscription the
+ * refund ended stays ended: the operator decides. -ERR_NOT_FOUND for a
+ * refund not in the ledger; a refund failed before is a repeat.
+ */
+int billing_refund_failed(struct store_conn *c, enum billing_provider p, const char *refund_id,
+                          const char *reason, int64_t now, struct billing_effect *ef,
+                          struct err *e) WUR;
+
+/*
  * Money went back: refund_id (the provider's, or the payment id for providers
  * that have none) of amount from the payment (p, payment_id). When the
  * refunds of that payment add up to all of it the subscription it paid for
@@ -162,7 +174,7 @@ int billing_sub_live(struct store_conn *c, int64_t user_id, int64_t *id, struct 
 /*
  * Tell the user (through the bot, in their language) about kind: activated,
  * renewed, payment_failed, reminder, past_due, expired, cancel_requested,
- * reactivated, refunded, refunded_partial; detail is shown with it (a
+ * reactivated, refunded, refunded_partial, refund_failed; detail is shown with it (a
  * reason, an amount). A billing_notices row and a bnotice job.
  */
 int billing_notice(struct store_conn *c, int64_t user_id, const char *kind, int64_t sub_id,

@@ -55,6 +55,7 @@ enum kind {
 	K_SUB_UPDATED,
 	K_SUB_DELETED,
 	K_CHARGE_REFUNDED,
+	K_REFUND_FAILED,
 };
 
 static const struct {
@@ -70,6 +71,7 @@ static const struct {
     {"customer.subscription.updated", K_SUB_UPDATED},
     {"customer.subscription.deleted", K_SUB_DELETED},
     {"charge.refunded", K_CHARGE_REFUNDED},
+    {"refund.failed", K_REFUND_FAILED},
 };
 
 struct job {
@@ -305,6 +307,28 @@ static int prepare(struct job *j, struct err *e)
 	case K_CHARGE_REFUNDED:
 		stripe_charge_read(o, &j->ch);
 		return fetch_refunds(j, e);
+	case K_REFUND_FAILED: {
+		/* re-read: a refund.updated could have come first or after */
+		char path[STRIPE_ID_MAX + 16];
+		json_t *v = NULL;
+		int rc;
+
+		if (!stripe_id_ok(id))
+			return err_set(e, ERR_INVALID, "refund.failed without a refund id");
+		snprintf(path, sizeof(path), "/v1/refunds/%s", id);
+		rc = get(j, path, NULL, &v, e);
+		if (rc)
+			return rc;
+		j->refunds = xcalloc(1, sizeof(*j->refunds));
+		stripe_refund_read(v, &j->refunds[0]);
+		j->nrefunds = 1;
+		snprintf(j->failure, sizeof(j->failure), "%s",
+		         json_is_string(json_object_get(v, "failure_reason"))
+		             ? json_string_value(json_object_get(v, "failure_reason"))
+		             : "failed");
+		json_decref(v);
+		return 0;
+	}
 	}
 	return 0;
 }
@@ -606,6 +630,26 @@ static int apply_refunds(struct store_conn *c, struct job *j, struct err *e)
 	return rc;
 }
 
+/* A refund that did not reach the payer: out of the ledger's sums. */
+static int apply_refund_failed(struct store_conn *c, struct job *j, struct err *e)
+{
+	const struct stripe_refund *re = &j->refunds[0];
+	struct billing_effect ef;
+	int rc;
+
+	if (!is(re->status, "failed")) {
+		effect(j, "no change: refund %s is %s", re->id, re->status);
+		return 0;
+	}
+	rc = billing_refund_failed(c, BP_STRIPE, re->id, j->failure, j->env->now_ms, &ef, e);
+	if (rc)
+		return rc;
+	j->user_id = ef.user_id;
+	j->sub_id = ef.subscription_id;
+	effect(j, "%s", ef.text);
+	return 0;
+}
+
 static int apply_session(struct store_conn *c, struct job *j, struct err *e)
 {
 	const struct stripe_session *sess = &j->sess;
@@ -661,6 +705,8 @@ static int apply(struct store_conn *c, struct job *j, struct err *e)
 		return apply_sub(c, j, e);
 	case K_CHARGE_REFUNDED:
 		return apply_refunds(c, j, e);
+	case K_REFUND_FAILED:
+		return apply_refund_failed(c, j, e);
 	case K_IGNORE:
 		break;
 	}

@@ -23,9 +23,9 @@
 #include "store/store.h"
 #include "users/users.h"
 
+/* Transactions race Stripe's webhooks for the same rows: tried again. */
 #define TX_TRIES 4
 
-/* Run fn in a transaction, again after a unique-key race or a busy store. */
 /*
  * What Stripe refused is not the user's fault: a wrong secret key must not
  * answer them 401, nor a parameter Stripe rejects 422, and Stripe's message
@@ -311,7 +311,7 @@ int stripe_refund_start(struct app *a, const struct billing_refund *p, int64_t a
 	if (strcmp(re.status, "succeeded") != 0 && strcmp(re.status, "pending") != 0)
 		return err_set(e, ERR_CONFLICT, "stripe refund %s is %s", re.id, re.status);
 	x = (struct record){inv_id, re.id, reason, re.amount, ef};
-	rc = store_tx(a->store, record_tx, &x, e);
+	rc = store_tx_retry(a->store, record_tx, &x, TX_TRIES, e);
 	if (rc)
 		return rc;
 	/* charge.refunded may have been applied while this call waited for its

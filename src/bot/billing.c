@@ -445,6 +445,15 @@ bool bot_notice_text(const char *lang, const char *zone, const struct bot_notice
 			     _(lang, "Your %s plan has ended; your account is on Free."), plan);
 		else
 			addf(out, outsz, "%s", _(lang, "Your plan stays as it was."));
+	} else if (strcmp(n->kind, "refund_failed") == 0) {
+		addf(out, outsz, _(lang, "⚠️ The refund of %s did not reach you."), amount);
+		if (n->reason && *n->reason) {
+			addf(out, outsz, "\n");
+			addf(out, outsz, _(lang, "Reason: %s"), n->reason);
+		}
+		addf(out, outsz, "\n%s",
+		     _(lang,
+		       "The operator has been told and will refund you again or contact you."));
 	} else {
 		return false;
 	}

@@ -752,6 +752,45 @@ static int c_refund(struct http_req *r)
 	return end(r, &cx, b, x);
 }
 
+/*
+ * A refund that fails after it was made (the card was closed): the
+ * refund's status becomes failed with a failure_reason, the money is back
+ * on the charge (amount_refunded goes down), and Stripe sends
+ * refund.failed and charge.refund.updated.
+ */
+static int c_refund_fail(struct http_req *r)
+{
+	struct stripe_cx cx;
+	json_t *b = begin(r, &cx), *re, *ch;
+	const char *why;
+
+	if (!b || !(re = path_obj(r, &cx, b, "refund")))
+		return -1;
+	why = get_str(b, "failure_reason");
+	if (strcmp(get_str(re, "status") ? get_str(re, "status") : "", "failed") == 0) {
+		stripe_error(&cx, 400, "invalid_request_error", NULL, NULL,
+		             "refund %.80s has failed already", get_str(re, "id"));
+		return end(r, &cx, b, NULL);
+	}
+	json_object_set_new(re, "status", json_string("failed"));
+	json_object_set_new(re, "failure_reason",
+	                    json_string(why ? why : "expired_or_canceled_card"));
+	ch = stripe_get(cx.st, get_str(re, "charge"), "charge");
+	if (ch) {
+		json_int_t back = json_integer_value(json_object_get(re, "amount"));
+		json_int_t refunded = json_integer_value(json_object_get(ch, "amount_refunded"));
+
+		json_object_set_new(ch, "amount_refunded",
+		                    json_integer(refunded > back ? refunded - back : 0));
+		json_object_set_new(ch, "refunded", json_false());
+	}
+	stripe_emit(&cx, "refund.failed", re, NULL, NULL);
+	stripe_emit(&cx, "charge.refund.updated", re, json_pack("{s:s}", "status", "succeeded"),
+	            json_pack("{s:s}", "status", "succeeded"));
+	return end(r, &cx, b,
+	           json_pack("{s:o}", "refund", stripe_render(cx.st, re, cx.layout, cx.version)));
+}
+
 /* ---- reading ---- */
 
 static int c_deliveries(struct http_req *r)
@@ -875,6 +914,7 @@ const struct route sim_stripe_routes[] = {
     {"POST", "/control/stripe/subscriptions/{id}/renew", c_renew, 0, "renew a subscription"},
     {"POST", "/control/stripe/subscriptions/{id}/cancel", c_cancel, 0, "cancel a subscription"},
     {"POST", "/control/stripe/refunds", c_refund, 0, "refund as the dashboard would"},
+    {"POST", "/control/stripe/refunds/{id}/fail", c_refund_fail, 0, "a refund fails"},
     {"GET", "/control/stripe/deliveries", c_deliveries, 0, "webhook deliveries"},
     {"POST", "/control/stripe/deliveries/release", c_release, 0, "send held deliveries"},
     {"GET", "/control/stripe/requests", c_requests, 0, "API requests received"},

@@ -145,6 +145,18 @@ int store_tx(struct store *st, store_tx_fn *fn, void *arg, struct err *e)
 	return rc;
 }
 
+int store_tx_retry(struct store *st, store_tx_fn *fn, void *arg, int tries, struct err *e)
+{
+	int rc = 0;
+
+	for (int i = 0; i < tries; i++) {
+		rc = store_tx(st, fn, arg, e);
+		if (rc != -ERR_EXISTS && rc != -ERR_BUSY)
+			break;
+	}
+	return rc;
+}
+
 int store_exec(struct store *st, const char *sql, const struct store_val *args, size_t nargs,
                struct store_res **res, struct err *e)
 {

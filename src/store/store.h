@@ -96,6 +96,13 @@ void store_rollback(struct store_conn *c);
  */
 typedef int store_tx_fn(struct store_conn *c, void *arg, struct err *e);
 int store_tx(struct store *st, store_tx_fn *fn, void *arg, struct err *e) WUR;
+/*
+ * store_tx, run again (up to tries times in all) when it lost a race: a
+ * unique key another transaction took first (-ERR_EXISTS), or a busy store,
+ * a deadlock or a serialization failure (-ERR_BUSY). fn must read what it
+ * decides on inside the transaction, so a second run sees the winner's row.
+ */
+int store_tx_retry(struct store *st, store_tx_fn *fn, void *arg, int tries, struct err *e) WUR;
 
 /* store_conn_get + store_query + store_conn_put. */
 int store_exec(struct store *st, const char *sql, const struct store_val *args, size_t nargs,

@@ -779,6 +779,46 @@ class TestRefundWorkflow:
                  key=stripe.admin, expect=409)
         assert len(sim.requests_to("POST", "/v1/refunds")) == 2
 
+    def test_stripe_refund_that_fails_later(self, stripe):
+        """A refund Stripe accepted and then could not pay out (the card was
+        closed): refund.failed takes it out of the ledger's sums, the user
+        is told, and the operator can refund again."""
+        sim = stripe.sim
+        paid = stripe.buy()
+        sim.settle()
+        stripe.wait_state("active")
+        (pay,) = stripe.payments()
+        r = stripe.api("POST", f"/api/v1/admin/payments/{pay['id']}/refund",
+                       {"amount": 400, "reason": "goodwill"}, key=stripe.admin, expect=200)
+        sim.settle()
+        (ref,) = [x for x in stripe.payments() if x["kind"] == "refund"]
+        assert (ref["amount"], ref["status"]) == (400, "succeeded")
+        failed = sim.sctl("POST", f"/refunds/{ref['provider_payment_id']}/fail",
+                          {"failure_reason": "expired_or_canceled_card"})
+        assert failed["refund"]["status"] == "failed"
+        attempts = sim.settle()
+        assert any(a["type"] == "refund.failed" and a["status"] == 200 for a in attempts)
+        wait_for(lambda: [x["status"] for x in stripe.payments() if x["kind"] == "refund"]
+                 == ["failed"])
+        (ref,) = [x for x in stripe.payments() if x["kind"] == "refund"]
+        assert ref["reason"] == "expired_or_canceled_card"
+        assert stripe.sql1("SELECT kind FROM billing_notices ORDER BY id DESC LIMIT 1") == \
+            "refund_failed"
+        # the charge has the money again, and the revenue no longer counts it
+        assert sim.obj(paid["charge"]["id"])["amount_refunded"] == 0
+        rev = stripe.api("GET", "/api/v1/admin/revenue", key=stripe.admin, expect=200).json()
+        assert rev["refunds"] == []
+        # a repeat of the event changes nothing; the operator refunds again
+        r = stripe.api("POST", f"/api/v1/admin/payments/{pay['id']}/refund", {},
+                       key=stripe.admin, expect=200).json()
+        assert "full" in r["effect"]
+        sim.settle()
+        stripe.wait_state("expired")
+        assert sorted((x["status"], x["amount"]) for x in stripe.payments()
+                      if x["kind"] == "refund") == [("failed", 400), ("succeeded", 999)]
+        assert stripe.sql1("SELECT count(*) FROM billing_notices WHERE kind = "
+                           "'refund_failed'") == "1"
+
     @pytest.mark.parametrize("bot_mode", ["polling"])
     def test_stars_refund_by_the_operator(self, shop):
         h, sim = shop, shop.sim

@@ -362,8 +362,9 @@ static void test_billing_text(void **state)
 }
 
 static const char *const kinds[] = {
-    "activated", "renewed",          "payment_failed", "reminder", "past_due",
-    "expired",   "cancel_requested", "reactivated",    "refunded", "refunded_partial",
+    "activated", "renewed",          "payment_failed",   "reminder",
+    "past_due",  "expired",          "cancel_requested", "reactivated",
+    "refunded",  "refunded_partial", "refund_failed",
 };
 
 static void test_notice_texts(void **state)
@@ -424,6 +425,12 @@ static void test_notice_texts(void **state)
 	assert_string_equal(out,
 	                    "↩️ ⭐" NBSP "500 of your payment was refunded to you.\nReason: "
 	                    "goodwill\nYour plan stays as it was.");
+	n.kind = "refund_failed";
+	n.reason = "expired_or_canceled_card";
+	assert_true(bot_notice_text("en", "UTC", &n, out, sizeof(out)));
+	assert_string_equal(out, "⚠️ The refund of ⭐" NBSP "500 did not reach you.\nReason: "
+	                         "expired_or_canceled_card\nThe operator has been told and will "
+	                         "refund you again or contact you.");
 	n.kind = "activated";
 	n.provider = "stripe";
 	assert_true(bot_notice_text("en", "UTC", &n, out, sizeof(out)));
@@ -446,6 +453,7 @@ static void test_notice_texts(void **state)
 			/* payments and refunds are about money, the rest about the plan */
 			if (strcmp(kinds[k], "refunded_partial") != 0 &&
 			    strcmp(kinds[k], "refunded") != 0 &&
+			    strcmp(kinds[k], "refund_failed") != 0 &&
 			    strcmp(kinds[k], "payment_failed") != 0 && !strstr(out, "Pro"))
 				fail_msg("%s/%s names no plan: %s", kinds[k], langs[l], out);
 			if (l > 0 && strcmp(out, en) == 0)
