@@ -500,7 +500,9 @@ def test_history_writes_weeks_of_posts_fast(sim):
         assert 8 <= hour < 22
         age = t["now"] - p["date"]
         assert (p["views_24h"] is None) == (age < DAY)
-        assert p["views"] > 0
+        # a post of the last minutes may have no view yet (the day's last
+        # post can be just before now, depending on the time of day)
+        assert p["views"] > 0 or age < HOUR, (p, age)
     old = [p for p in posts if t["now"] - p["date"] > 7 * DAY]
     assert all(p["views_24h"] < p["views_48h"] <= p["views"] for p in old)
     assert any(p["edited"] for p in posts)
