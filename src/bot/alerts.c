@@ -532,7 +532,6 @@ int bot_cmd_alerts(struct bot_ctx *c)
 {
 	int rc = finish(c);
 
-	c->cb_message = 0;
 	return rc ? rc : show_list(c, "");
 }
 
@@ -562,7 +561,7 @@ static int ask_kind(struct bot_ctx *c, const char *channel)
 		                               "k.delivery"}[k],
 		              0);
 	bot_fmt(text, sizeof(text), _(c->lang, "What should I tell you about “%s”?"), channel);
-	return bot_show(c, text, kb);
+	return bot_say_kb(c, text, kb);
 }
 
 /* The channel chosen so far (the user's, connected), into *ch. */
@@ -640,7 +639,7 @@ static int start_add(struct bot_ctx *c)
 		json_decref(kb);
 		return rc;
 	}
-	return bot_show(c, _(c->lang, "Which channel should the alert watch?"), kb);
+	return bot_say_kb(c, _(c->lang, "Which channel should the alert watch?"), kb);
 }
 
 /* The latest subscriber count of the channel, -1 when none is known. */
@@ -703,34 +702,35 @@ static int ask_value(struct bot_ctx *c, const char *state)
 
 		for (size_t i = 0; i < ARRAY_SIZE(windows); i++)
 			hours_preset(c->lang, row, windows[i]);
-		return bot_show(c,
-		                _(c->lang,
-		                  "Within how many hours? Tap one, or type a number of hours "
-		                  "from 1 to 720."),
-		                kb);
+		return bot_say_kb(c,
+		                  _(c->lang,
+		                    "Within how many hours? Tap one, or type a number of hours "
+		                    "from 1 to 720."),
+		                  kb);
 	}
 	switch (k) {
 	case ALERT_SPIKE:
 		preset(row, _(c->lang, "Sensitive (3)"), 3);
 		preset(row, _(c->lang, "Normal (5)"), 5);
 		preset(row, _(c->lang, "Only big jumps (8)"), 8);
-		return bot_show(c,
-		                _(c->lang,
-		                  "How far above their usual pace should views jump before I "
-		                  "tell you? The number is how many times the usual "
-		                  "variation a jump must pass: 3 is sensitive, 5 is the "
-		                  "usual choice, 8 tells only big jumps. Tap one, or type "
-		                  "a number from 2 to 50."),
-		                kb);
+		return bot_say_kb(c,
+		                  _(c->lang,
+		                    "How far above their usual pace should views jump before I "
+		                    "tell you? The number is how many times the usual "
+		                    "variation a jump must pass: 3 is sensitive, 5 is the "
+		                    "usual choice, 8 tells only big jumps. Tap one, or type "
+		                    "a number from 2 to 50."),
+		                  kb);
 	case ALERT_QUIET: {
 		static const int hours[] = {12, 24, 48, 72};
 
 		for (size_t i = 0; i < ARRAY_SIZE(hours); i++)
 			hours_preset(c->lang, row, hours[i]);
-		return bot_show(c,
-		                _(c->lang, "After how many hours without a post should I tell you? "
-		                           "Tap one, or type a number of hours from 1 to 720."),
-		                kb);
+		return bot_say_kb(c,
+		                  _(c->lang,
+		                    "After how many hours without a post should I tell you? "
+		                    "Tap one, or type a number of hours from 1 to 720."),
+		                  kb);
 	}
 	case ALERT_GROWTH: {
 		static const int percents[] = {1, 5, 10};
@@ -741,11 +741,11 @@ static int ask_value(struct bot_ctx *c, const char *state)
 			snprintf(label, sizeof(label), "%d%%", percents[i]);
 			preset(row, label, percents[i]);
 		}
-		return bot_show(c,
-		                _(c->lang,
-		                  "By how many percent should subscribers grow before I tell "
-		                  "you? Tap one, or type a number from 0.1 to 1000."),
-		                kb);
+		return bot_say_kb(c,
+		                  _(c->lang,
+		                    "By how many percent should subscribers grow before I tell "
+		                    "you? Tap one, or type a number from 0.1 to 1000."),
+		                  kb);
 	}
 	case ALERT_MILESTONE: {
 		int64_t now =
@@ -776,7 +776,7 @@ static int ask_value(struct bot_ctx *c, const char *state)
 			        _(c->lang,
 			          "Which number of subscribers should I tell you about? Tap "
 			          "one, or type a number."));
-		return bot_show(c, text, kb);
+		return bot_say_kb(c, text, kb);
 	}
 	case ALERT_DELIVERY:
 		break;
@@ -939,10 +939,8 @@ int bot_alerts_message(struct bot_ctx *c, const json_t *msg)
 		if (rc)
 			return rc;
 		bot_channel_name(ch.title, ch.username, ch.chat_id, name, sizeof(name));
-		c->cb_message = 0;
 		return ask_kind(c, name);
 	}
-	c->cb_message = 0;
 	return start_add(c);
 }
 
