@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "app.h"
+#include "alerts/alerts.h"
 #include "billing/billing.h"
 #include "billing/stripe.h"
 #include "collect/collect.h"
@@ -239,8 +240,14 @@ static int cmd_run(struct app *a, int argc, char **argv)
 		    .billing_notice = bot_billing_notice,
 		    .provider_stop = stripe_end_subscription,
 		    .collect = collect_channel,
+		    .alert = bot_alert_send,
+		    .delivery_failed = alerts_on_delivery_failed,
 		    .tick = clock_work,
 		};
+
+		/* alerts are evaluated after each collection (set before the
+		 * scheduler's threads read it) */
+		collect_hook = alerts_after_collect;
 
 		if (sched_new(&a->sched, a, &so, &e) || sched_start(a->sched, &e)) {
 			log_error("msg=\"cannot start the scheduler\" err=\"%s\"", e.msg);

@@ -53,6 +53,17 @@ int bot_notify_delivery(struct app *a, int64_t delivery_id, struct err *e) WUR;
  */
 int bot_billing_notice(struct app *a, int64_t notice_id, struct err *e) WUR;
 
+/*
+ * Send alert event event_id (an alert_events row) to its rule's user in
+ * their language, with Mute (the rule, 24 h) and Open report (the
+ * channel's summary) buttons, and record it: sent, or muted when the rule
+ * was muted since, or failed (a removed rule, a user who blocked the bot,
+ * a refusal) with the reason. An event that is not pending is not sent
+ * again. Used by the scheduler's alert jobs; needs a->tg, not a running
+ * bot. -ERR_UNAVAILABLE / -ERR_BUSY / -ERR_TIMEOUT are worth another try.
+ */
+int bot_alert_send(struct app *a, int64_t event_id, struct err *e) WUR;
+
 /* Counters since start, for /metrics. */
 struct bot_counts {
 	long long received; /* recorded in the inbox (webhook or polling) */

@@ -17,6 +17,8 @@
  *   billing.c    /plans, /subscribe, /billing, Telegram Stars payments
  *                (pre-checkout, successful and refunded payments) and the
  *                billing notices; the texts of plans, status and notices
+ *   alerts.c     /alerts (rules: list, add, mute, remove), the alerts sent
+ *                by the scheduler's alert jobs and their "Open report"
  */
 #ifndef HERALD_BOT_IMPL_H
 #define HERALD_BOT_IMPL_H
@@ -122,6 +124,8 @@ enum bot_cb_action {
 	BOT_CB_BUY,          /* arg: a step of /subscribe: "plan", "plan.period" or
 	                        "plan.period.provider" (bot_buy_parse) */
 	BOT_CB_BILLING,      /* arg: "cancel" (ask), "cancel_yes", "cancel_no" */
+	BOT_CB_ALERT,        /* arg: a step of /alerts (bot_alert_parse) */
+	BOT_CB_REPORT,       /* arg: channel id: its short report (an alert's "Open report") */
 	BOT_CB__COUNT
 };
 
@@ -147,6 +151,34 @@ struct bot_buy {
 	char plan[16], period[8], provider[8];
 };
 int bot_buy_parse(struct str s, struct bot_buy *out) WUR;
+
+/* A step of /alerts as a button carries it: "list", "add", "ch.<channel
+ * id>", "k.<kind>" (an alerts_kind_name), "v.<number>" (a preset: digits,
+ * optionally "." and up to 3 more), "mute.<rule id>", "unmute.<rule id>",
+ * "del.<rule id>". */
+enum bot_alert_verb {
+	BOT_AL_LIST,
+	BOT_AL_ADD,
+	BOT_AL_CHANNEL,
+	BOT_AL_KIND,
+	BOT_AL_VALUE,
+	BOT_AL_MUTE,
+	BOT_AL_UNMUTE,
+	BOT_AL_REMOVE,
+};
+struct bot_alert_cb {
+	enum bot_alert_verb verb;
+	int64_t id;   /* channel or rule id */
+	int kind;     /* enum alert_kind, for BOT_AL_KIND */
+	double value; /* BOT_AL_VALUE */
+};
+int bot_alert_parse(struct str s, struct bot_alert_cb *out) WUR;
+
+/* A number typed by a person: digits (spaces between them allowed: "10
+ * 000"), optionally "." or "," and 1 to 3 more digits; at most 10 digits
+ * before the point. *integer says whether it had no fraction. -ERR_INVALID
+ * otherwise. */
+int bot_parse_number(struct str s, double *out, bool *integer) WUR;
 
 /* Parse a channel reference typed by a user: "@name", "name",
  * "t.me/name", "https://t.me/name" (-> username without '@') or a numeric
@@ -405,7 +437,19 @@ struct bot_notice {
 bool bot_notice_text(const char *lang, const char *zone, const struct bot_notice *n, char *out,
                      size_t outsz);
 
-/* posting.c, called by flows.c */
+/* alerts.c, called by flows.c */
+int bot_cmd_alerts(struct bot_ctx *c) WUR;
+/* Whether the chat's state belongs to alerts.c (states "alert_*"). */
+bool bot_alerts_state(const struct bot_ctx *c);
+/* A message in one of those states. */
+int bot_alerts_message(struct bot_ctx *c, const json_t *msg) WUR;
+/* A button of BOT_CB_ALERT or BOT_CB_REPORT. */
+int bot_on_alerts_cb(struct bot_ctx *c, const struct bot_cb *cb) WUR;
+
+/* posting.c, called by flows.c and alerts.c */
+/* Why a delivery failed (its reason as the scheduler records it), and what
+ * to do, in lang. */
+void bot_delivery_reason(const char *lang, const char *reason, char *out, size_t outsz);
 int bot_cmd_post(struct bot_ctx *c) WUR;
 int bot_cmd_queue(struct bot_ctx *c) WUR;
 /* Whether the chat's state belongs to posting.c (states "post_*", "queue_*"). */

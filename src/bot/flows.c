@@ -10,6 +10,7 @@
  *   tz         waiting for a time zone button (or "type a city or zone")
  *   tz_search  waiting for a typed city or zone
  *   connect    waiting for a channel's @username after a bare /connect
+ *   alert_*    adding an alert in /alerts (bot/alerts.c)
  *   post_*, queue_edit   /post and /queue's "Edit text" (bot/posting.c);
  *              a post forwarded in them is content, not a channel to connect
  * A button is honoured only in the state it was offered for; text where a
@@ -316,6 +317,8 @@ int bot_send_help(struct bot_ctx *c)
 	                          "/plans — plans, their limits and prices\n"
 	                          "/subscribe — buy a plan\n"
 	                          "/billing — your subscription and payments\n"
+	                          "/alerts — alerts: view spikes, a quiet channel, growth, "
+	                          "failed posts\n"
 	                          "/login — a one-time link to the web dashboard\n"
 	                          "/cancel — stop what we are doing\n"
 	                          "/help — this list"),
@@ -453,6 +456,8 @@ static int command(struct bot_ctx *c, const struct bot_cmd *cmd)
 		return bot_cmd_subscribe(c);
 	if (strcmp(cmd->name, "billing") == 0)
 		return bot_cmd_billing(c);
+	if (strcmp(cmd->name, "alerts") == 0)
+		return bot_cmd_alerts(c);
 	if (cmd->name[0])
 		bot_fmt(
 		    text, sizeof(text),
@@ -522,6 +527,8 @@ static int message_in(struct bot_ctx *c, const json_t *msg)
 		return ask_start(c);
 	if (posting)
 		return bot_posting_message(c, msg);
+	if (bot_alerts_state(c))
+		return bot_alerts_message(c, msg);
 	if (in_state(c, "lang") || in_state(c, "tz"))
 		return ask_again(c);
 	if (in_state(c, "tz_search")) {
@@ -648,6 +655,9 @@ static int button(struct bot_ctx *c, const struct bot_cb *cb)
 	case BOT_CB_BUY:
 	case BOT_CB_BILLING:
 		return bot_on_billing_cb(c, cb);
+	case BOT_CB_ALERT:
+	case BOT_CB_REPORT:
+		return bot_on_alerts_cb(c, cb);
 	default:
 		return bot_on_channel_cb(c, cb);
 	}

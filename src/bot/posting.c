@@ -1310,7 +1310,7 @@ static int load_delivery(struct store *st, int64_t id, struct dlv_info *out, str
 /* Why a delivery failed, and what to do, in lang. The scheduler's reason is
  * a word ("bot_removed", "no_rights", ...), then ": " and Telegram's
  * description when there is one. */
-static void reason_text(const char *lang, const char *reason, char *out, size_t outsz)
+void bot_delivery_reason(const char *lang, const char *reason, char *out, size_t outsz)
 {
 	const char *colon = strchr(reason, ':'), *detail = "";
 	char code[32];
@@ -1376,7 +1376,7 @@ int bot_notify_delivery(struct app *a, int64_t delivery_id, struct err *e)
 		return 0; /* nothing is sent to a user who blocked the bot */
 	when_text(d.zone, d.due_at, when, sizeof(when));
 	if (strcmp(d.state, "failed") == 0) {
-		reason_text(d.lang, d.reason, why, sizeof(why));
+		bot_delivery_reason(d.lang, d.reason, why, sizeof(why));
 		bot_fmt(text, sizeof(text),
 		        _(d.lang, "❌ Your post to “%s” at %s was not published. %s"), d.channel,
 		        when, why);

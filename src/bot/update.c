@@ -159,6 +159,7 @@ static const char *const cb_names[BOT_CB__COUNT] = {
     [BOT_CB_POST_CH] = "pch",      [BOT_CB_Q_EDIT] = "qe",       [BOT_CB_Q_CANCEL] = "qc",
     [BOT_CB_Q_CANCEL_YES] = "qcy", [BOT_CB_Q_CANCEL_NO] = "qcn", [BOT_CB_RESEND] = "dr",
     [BOT_CB_PUBLISHED] = "dp",     [BOT_CB_BUY] = "buy",         [BOT_CB_BILLING] = "bil",
+    [BOT_CB_ALERT] = "al",         [BOT_CB_REPORT] = "rpt",
 };
 
 enum arg_kind {
@@ -171,7 +172,8 @@ enum arg_kind {
 	ARG_MENU,
 	ARG_STEP,
 	ARG_BUY,
-	ARG_BILLING
+	ARG_BILLING,
+	ARG_ALERT
 };
 
 static enum arg_kind arg_of(enum bot_cb_action a)
@@ -197,6 +199,7 @@ static enum arg_kind arg_of(enum bot_cb_action a)
 	case BOT_CB_Q_CANCEL_NO:
 	case BOT_CB_RESEND:
 	case BOT_CB_PUBLISHED:
+	case BOT_CB_REPORT:
 		return ARG_ID;
 	case BOT_CB_SETTINGS:
 		return ARG_SETTING;
@@ -206,6 +209,8 @@ static enum arg_kind arg_of(enum bot_cb_action a)
 		return ARG_BUY;
 	case BOT_CB_BILLING:
 		return ARG_BILLING;
+	case BOT_CB_ALERT:
+		return ARG_ALERT;
 	case BOT_CB_MENU:
 	case BOT_CB__COUNT:
 		break;
@@ -311,6 +316,14 @@ static int check_arg(enum arg_kind kind, struct str arg, bool present, struct bo
 			return -ERR_INVALID;
 		memcpy(out->arg, arg.p, arg.len);
 		return 0;
+	case ARG_ALERT: {
+		struct bot_alert_cb al;
+
+		if (bot_alert_parse(arg, &al))
+			return -ERR_INVALID;
+		memcpy(out->arg, arg.p, arg.len);
+		return 0;
+	}
 	case ARG_NONE:
 		break;
 	}
@@ -367,6 +380,93 @@ int bot_cb_encode(char out[BOT_CB_MAX + 1], enum bot_cb_action action, const cha
 		return -ERR_INVALID;
 	memcpy(out, tmp, (size_t)n + 1);
 	return 0;
+}
+
+int bot_parse_number(struct str s, double *out, bool *integer)
+{
+	double v = 0, scale = 1;
+	size_t digits = 0, frac = 0, i = 0;
+
+	s = str_trim(s);
+	for (; i < s.len && s.p[i] != '.' && s.p[i] != ','; i++) {
+		if (s.p[i] == ' ' && i > 0 && i + 1 < s.len && s.p[i + 1] >= '0' &&
+		    s.p[i + 1] <= '9' && s.p[i - 1] != ' ')
+			continue;
+		if (s.p[i] < '0' || s.p[i] > '9' || ++digits > 10)
+			return -ERR_INVALID;
+		v = v * 10 + (s.p[i] - '0');
+	}
+	if (digits == 0)
+		return -ERR_INVALID;
+	if (i < s.len) {
+		for (i++; i < s.len; i++) {
+			if (s.p[i] < '0' || s.p[i] > '9' || ++frac > 3)
+				return -ERR_INVALID;
+			scale /= 10;
+			v += (s.p[i] - '0') * scale;
+		}
+		if (frac == 0)
+			return -ERR_INVALID;
+	}
+	*out = v;
+	*integer = frac == 0;
+	return 0;
+}
+
+/* A preset number on a button: digits, optionally '.' and 1-3 more; no
+ * spaces or commas (bot_parse_number checks the rest). */
+static bool preset_ok(struct str s)
+{
+	for (size_t i = 0; i < s.len; i++)
+		if (s.p[i] == ' ' || s.p[i] == ',')
+			return false;
+	/* written one way: no leading zero ("05"), as num_text writes it */
+	return s.len > 0 && s.len <= 14 && !(s.p[0] == '0' && s.len > 1 && s.p[1] != '.');
+}
+
+int bot_alert_parse(struct str s, struct bot_alert_cb *out)
+{
+	static const struct {
+		const char *name;
+		enum bot_alert_verb verb;
+	} verbs[] = {{"ch", BOT_AL_CHANNEL}, {"k", BOT_AL_KIND},        {"v", BOT_AL_VALUE},
+	             {"mute", BOT_AL_MUTE},  {"unmute", BOT_AL_UNMUTE}, {"del", BOT_AL_REMOVE}};
+	static const char *const alert_kinds[] = {"spike", "quiet", "growth", "milestone",
+	                                          "delivery"};
+	struct str verb;
+	bool integer;
+
+	memset(out, 0, sizeof(*out));
+	if (str_eqc(s, "list") || str_eqc(s, "add")) {
+		out->verb = str_eqc(s, "list") ? BOT_AL_LIST : BOT_AL_ADD;
+		return 0;
+	}
+	if (!str_split(&s, '.', &verb))
+		goto bad;
+	for (size_t i = 0; i < ARRAY_SIZE(verbs); i++) {
+		if (!str_eqc(verb, verbs[i].name))
+			continue;
+		out->verb = verbs[i].verb;
+		if (out->verb == BOT_AL_KIND) {
+			for (size_t k = 0; k < ARRAY_SIZE(alert_kinds); k++)
+				if (str_eqc(s, alert_kinds[k])) {
+					out->kind = (int)k;
+					return 0;
+				}
+			goto bad;
+		}
+		if (out->verb == BOT_AL_VALUE) {
+			if (!preset_ok(s) || bot_parse_number(s, &out->value, &integer))
+				goto bad;
+			return 0;
+		}
+		if (!canonical_int(s) || s.p[0] == '-' || str_to_i64(s, 1, INT64_MAX, &out->id))
+			goto bad;
+		return 0;
+	}
+bad:
+	memset(out, 0, sizeof(*out));
+	return -ERR_INVALID;
 }
 
 /* A plan id as the store keeps them: 1-15 of [a-z0-9_]. */

@@ -19,6 +19,7 @@
 #include "channels/channels.h"
 #include "collect/collect.h"
 #include "http/api_analytics.h"
+#include "http/api_alerts.h"
 #include "http/api_billing.h"
 #include "http/api_posts.h"
 #include "http/metrics.h"
@@ -708,6 +709,16 @@ const struct route api_routes[] = {
      "Admins: payments, refunds, failures, MRR and churn in a window"},
     {"POST", "/api/v1/admin/payments/{id}/refund", api_admin_refund, ROUTE_AUTH | ROUTE_STORE,
      "Admins: refund a payment, in full or in part"},
+    {"GET", "/api/v1/alerts", api_alerts_list, ROUTE_AUTH | ROUTE_STORE,
+     "The signed-in user's alert rules"},
+    {"POST", "/api/v1/alerts", api_alerts_create, ROUTE_AUTH | ROUTE_STORE,
+     "Add an alert rule on one of the user's channels"},
+    {"GET", "/api/v1/alerts/events", api_alerts_events, ROUTE_AUTH | ROUTE_STORE,
+     "Recent alert events, newest first, with whether each was sent or muted"},
+    {"PATCH", "/api/v1/alerts/{id}", api_alerts_update, ROUTE_AUTH | ROUTE_STORE,
+     "Mute or unmute an alert rule, or change its parameters"},
+    {"DELETE", "/api/v1/alerts/{id}", api_alerts_delete, ROUTE_AUTH | ROUTE_STORE,
+     "Remove an alert rule (its events are kept)"},
     {"GET", "/test/clock", api_test_clock_get, 0,
      "The product clock (only with HERALD_TEST_CLOCK=1)"},
     {"POST", "/test/clock", api_test_clock_shift, 0,

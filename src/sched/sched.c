@@ -606,6 +606,14 @@ static int run_deliver(struct sched *s, const struct sched_job *j, struct err *e
 				log_warn("msg=\"channel health not recorded\" error=\"%s\"",
 				         ce.msg);
 		}
+		if (x.out == OUT_FAILED && s->o.delivery_failed) {
+			struct err ae = {0};
+
+			if (s->o.delivery_failed(s->a, d.id, &ae))
+				log_warn("msg=\"delivery failure not told to alerts\" "
+				         "delivery=%lld error=\"%s\"",
+				         (long long)d.id, ae.msg);
+		}
 	} else {
 		log_error(
 		    "msg=\"delivery outcome not recorded\" delivery=%lld outcome=%s error=\"%s\"",
@@ -810,7 +818,7 @@ static int run_job(struct sched *s, const struct sched_job *j, struct err *e)
 	if (strcmp(j->kind, "collect") == 0)
 		return run_collect(s, j, e);
 	if (strcmp(j->kind, "notify") == 0 || strcmp(j->kind, "bnotice") == 0 ||
-	    strcmp(j->kind, "pstop") == 0) {
+	    strcmp(j->kind, "pstop") == 0 || strcmp(j->kind, "alert") == 0) {
 		int (*fn)(struct app *, int64_t, struct err *) = s->o.provider_stop;
 		int rc;
 
@@ -818,6 +826,8 @@ static int run_job(struct sched *s, const struct sched_job *j, struct err *e)
 			fn = s->notify;
 		else if (strcmp(j->kind, "bnotice") == 0)
 			fn = s->o.billing_notice;
+		else if (strcmp(j->kind, "alert") == 0)
+			fn = s->o.alert;
 		if (!fn)
 			return job_dead(s, j->id, "nobody to do it on this node", e);
 		rc = fn(s->a, j->ref, e);

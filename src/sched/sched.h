@@ -21,6 +21,7 @@
  *   pstop    end at its provider a subscription that ended here (Stripe:
  *            refunded in full, replaced through another provider, out of
  *            grace), so the provider stops charging
+ *   alert    send an alert event (alert_events) to its user through the bot
  *
  * A delivery whose lease ran out while it was sending is not sent again: it
  * becomes uncertain and its owner is asked (docs/scheduling.md). A delivery
@@ -55,6 +56,12 @@ struct sched_opts {
 	/* ends a subscription at its provider (stripe_end_subscription); NULL:
 	 * pstop jobs are given up */
 	int (*provider_stop)(struct app *a, int64_t sub_id, struct err *e);
+	/* sends an alert event (bot_alert_send); NULL: alert jobs are given up */
+	int (*alert)(struct app *a, int64_t event_id, struct err *e);
+	/* told right after a delivery's failure is recorded
+	 * (alerts_on_delivery_failed); its own failure is only logged; may be
+	 * NULL */
+	int (*delivery_failed)(struct app *a, int64_t delivery_id, struct err *e);
 	/* collects a channel (collect_channel): *next_at when to run again, 0
 	 * to end; NULL: collect jobs are given up */
 	int (*collect)(struct app *a, int64_t channel_id, int64_t *next_at, struct err *e);

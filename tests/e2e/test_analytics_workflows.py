@@ -346,3 +346,207 @@ class TestAnalyticsWorkflow:
         # dates in the user's zone work
         r = s.get(url + "growth", params={"from": "2026-11-01", "to": "2026-11-24"})
         assert r.status_code == 200, r.text
+# ---- real-time analytics: alerts (docs/alerts.md) ----------------------------------
+
+STEP = 6 * HOUR + 60000  # the free plan collects every 6 hours
+
+
+def owner_api(h, uid=OWNER):
+    from test_user_journey_workflows import api_key
+    s = requests.Session()
+    s.headers.update(api_key(h, uid))
+    return s
+
+
+def collect_job(h, ch):
+    r = rows(h, f"SELECT run_at, state FROM jobs WHERE kind = 'collect' AND ref = {ch}")
+    return (int(r[0][0]), r[0][1]) if r else (0, "")
+
+
+def app_now(h):
+    return requests.get(h.url("/test/clock"), timeout=10).json()["now_ms"]
+
+
+def first_collection(h, ch):
+    """Wait for the collection made when the channel was connected, alerts
+    evaluated included (the job is put back at the plan's interval after)."""
+    now = app_now(h)
+    wait_for(lambda: collect_job(h, ch)[1] == "ready" and collect_job(h, ch)[0] > now + HOUR,
+             what="first collection")
+
+
+def collection(h, ch, ms=STEP):
+    """Move both clocks by ms and wait until the collection that came due,
+    alerts evaluated included, is done."""
+    before = collect_job(h, ch)[0]
+    advance(h, ms)
+    wait_for(lambda: collect_job(h, ch)[1] == "ready" and collect_job(h, ch)[0] > before,
+             what="collection")
+
+
+def alert_events(s, h, ch):
+    r = s.get(h.url(f"/api/v1/alerts/events?channel_id={ch}"))
+    assert r.status_code == 200, r.text
+    return r.json()["events"]
+
+
+def add_rule(s, h, ch, kind, params=None):
+    body = {"channel_id": ch, "kind": kind}
+    if params is not None:
+        body["params"] = params
+    r = s.post(h.url("/api/v1/alerts"), json=body)
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+class TestRealTimeAnalyticsWorkflow:
+    @pytest.mark.parametrize("bot_mode", ["polling"])
+    def test_a_view_spike_alerts_once_with_mute_and_report(self, lab):
+        h, sim = lab, lab.sim
+        cid, ch = history_channel(h, username="lab_spike", history={
+            "days": 2, "min_per_day": 3, "max_per_day": 4, "seed": 11})
+        s = owner_api(h)
+        rule = add_rule(s, h, ch, "spike")
+        assert rule["params"] == {"threshold": 5.0} and rule["muted"] is False
+        first_collection(h, ch)
+        # two days and more of collections: the detector's history; the
+        # posts' views only slow down, so nothing alerts
+        for _ in range(14):
+            collection(h, ch)
+        assert alert_events(s, h, ch) == []
+        sim.quiet(OWNER)
+        # a burst of 50,000 views on the newest post
+        posts = [p for p in sim.ctl("GET", f"/channels/{cid}/audience")["posts"]
+                 if not p.get("service")]
+        mid = max(posts, key=lambda p: p["date"])["message_id"]
+        sim.ctl("POST", f"/channels/{cid}/spike", {"message_id": mid, "views": 50000})
+        collection(h, ch)
+        m = sim.expect(OWNER, "📈 Views are spiking in “Lab News”")
+        assert f"post https://t.me/lab_spike/{mid} gained " in m["text"], m["text"]
+        assert [b["text"] for b in sim.buttons(m)] == ["🔕 Mute for 24 h", "📊 Open report"]
+        ev = alert_events(s, h, ch)
+        assert len(ev) == 1 and ev[0]["kind"] == "spike" and ev[0]["rule_id"] == rule["id"]
+        assert ev[0]["sent"] is True and ev[0]["state"] == "sent"
+        # the post's alert; the channel's spike at that instant is the post's
+        assert ev[0]["key"].startswith(f"spike:post:{mid}:"), ev[0]
+        assert ev[0]["detail"]["views"] > 40000
+        # collecting again does not repeat it
+        collection(h, ch)
+        collection(h, ch)
+        sim.quiet(OWNER)
+        assert len(alert_events(s, h, ch)) == 1
+        # Open report: the channel's week from the store
+        sim.press(OWNER, m, "Open report")
+        rep = sim.expect(OWNER, "📊 “Lab News”, the last 7 days:")
+        members = one(h, f"SELECT value FROM metric_points WHERE channel_id = {ch} AND "
+                         f"source = 'bot_api' ORDER BY measured_at DESC LIMIT 1")
+        assert f"Subscribers: {members}" in rep["text"], rep["text"]
+        assert "Average views per post: ≈" in rep["text"], rep["text"]
+        # Mute: the rule is muted for a day, and says until when
+        sim.press(OWNER, m, "Mute")
+        mm = sim.expect(OWNER, "🔕 Muted until")
+        r = s.get(h.url("/api/v1/alerts")).json()["alerts"]
+        assert r[0]["muted"] is True and r[0]["muted_until"] > app_now(h) + 23 * HOUR
+        sim.press(OWNER, mm, "Unmute")
+        sim.expect(OWNER, "🔔 Unmuted")
+        assert s.get(h.url("/api/v1/alerts")).json()["alerts"][0]["muted"] is False
+
+    @pytest.mark.parametrize("bot_mode", ["polling"])
+    def test_quiet_growth_and_milestone(self, lab):
+        h, sim = lab, lab.sim
+        cid, ch = history_channel(h, username="lab_quiet", members=5000)
+        s = owner_api(h)
+        first_collection(h, ch)
+        # the quiet rule through /alerts in the bot; bad input changes nothing
+        sim.say(OWNER, "/alerts")
+        m = sim.expect(OWNER, "You have no alerts yet")
+        sim.press(OWNER, m, "Add an alert")
+        m = sim.expect(OWNER, "What should I tell you about “Lab News”?")
+        sim.press(OWNER, m, "Channel goes quiet")
+        sim.expect(OWNER, "After how many hours without a post")
+        sim.say(OWNER, "soon")
+        sim.expect(OWNER, "Please type a whole number of hours from 1 to 720")
+        sim.say(OWNER, "0")
+        sim.expect(OWNER, "Please type a whole number of hours from 1 to 720")
+        assert s.get(h.url("/api/v1/alerts")).json()["alerts"] == []
+        sim.say(OWNER, "24")
+        sim.expect(OWNER, "✅ Alert added for “Lab News”: no post for 24 hours.")
+        # the milestone through the bot, with a preset; growth through the API
+        sim.say(OWNER, "/alerts")
+        m = sim.expect(OWNER, "🔔 Your alerts:")
+        assert "1. “Lab News”: no post for 24 hours" in m["text"]
+        sim.press(OWNER, m, "Add an alert")
+        m = sim.expect(OWNER, "What should I tell you about")
+        sim.press(OWNER, m, "Subscribers reach a number")
+        m = sim.expect(OWNER, "Which number of subscribers")
+        assert "The channel has 5000 now" in m["text"], m["text"]
+        assert [b["text"] for b in sim.buttons(m)][:2] == ["6000", "10000"]
+        sim.say(OWNER, "5300")
+        sim.expect(OWNER, "✅ Alert added for “Lab News”: subscribers reach 5300.")
+        add_rule(s, h, ch, "growth", {"percent": 5, "window_hours": 24})
+        kinds = sorted(a["kind"] for a in s.get(h.url("/api/v1/alerts")).json()["alerts"])
+        assert kinds == ["growth", "milestone", "quiet"]
+        # a day without posts: quiet, once
+        collection(h, ch, 25 * HOUR)
+        sim.expect(OWNER, "🔕 “Lab News” has gone quiet: no new post for 25 hours.")
+        collection(h, ch)
+        sim.quiet(OWNER)
+        # 400 readers join: up 8 % within the day, past 5,300
+        sim.ctl("POST", f"/channels/{cid}/spike", {"joins": 400})
+        collection(h, ch)
+        texts = [sim.expect(OWNER, "“Lab News”")["text"] for _ in range(2)]
+        assert any(t.startswith("🚀 “Lab News” is growing: subscribers up ") for t in texts), texts
+        assert any(t.startswith("🎉 “Lab News” has reached 5300 subscribers") for t in texts), \
+            texts
+        collection(h, ch)
+        sim.quiet(OWNER)
+        ev = alert_events(s, h, ch)
+        assert sorted(e["kind"] for e in ev) == ["growth", "milestone", "quiet"]
+        assert all(e["sent"] for e in ev)
+        truth = sim.ctl("GET", f"/channels/{cid}/audience")
+        grow = next(e for e in ev if e["kind"] == "growth")["detail"]
+        assert grow["to"] <= truth["member_count"] and grow["percent"] >= 5
+
+    @pytest.mark.parametrize("bot_mode", ["polling"])
+    def test_a_failed_delivery_alerts_at_once(self, lab):
+        h, sim = lab, lab.sim
+        cid, ch = history_channel(h, username="lab_fail_alert")
+        s = owner_api(h)
+        first_collection(h, ch)
+        rule = add_rule(s, h, ch, "delivery")
+        assert rule["params"] == {}
+        # the bot may no longer post there: the post fails, and the alert
+        # comes right away, not at the next collection
+        sim.set_bot(cid, by=OWNER, rights={"can_edit_messages": True})
+        r = s.post(h.url("/api/v1/posts"), json={"text": "Will fail", "channels": [ch]})
+        assert r.status_code == 201, r.text
+        # the alert, and the owner's usual notice of the failure (either first)
+        got = [sim.expect(OWNER, "was not published") for _ in range(2)]
+        m = next(g for g in got if g["text"].startswith("⚠️ A post to “Lab News” was not "
+                                                          "published."))
+        assert any(g["text"].startswith("❌ Your post to “Lab News”") for g in got)
+        assert "right to post" in m["text"]
+        assert [b["text"] for b in sim.buttons(m)] == ["🔕 Mute for 24 h", "📊 Open report"]
+        ev = alert_events(s, h, ch)
+        assert len(ev) == 1 and ev[0]["kind"] == "delivery"
+        d = s.get(h.url(f"/api/v1/posts/{r.json()['id']}/deliveries")).json()["deliveries"][0]
+        assert d["state"] == "failed" and ev[0]["key"] == f"delivery:{d['id']}"
+        # the sweep after the next collection finds it known
+        collection(h, ch)
+        assert len(alert_events(s, h, ch)) == 1
+        sim.quiet(OWNER)
+        # the API refuses bad rules by field, and others' rules are not found
+        bad = s.post(h.url("/api/v1/alerts"), json={"channel_id": ch, "kind": "quiet",
+                                                     "params": {"hours": 0}})
+        assert bad.status_code == 422 and bad.json()["field"] == "params.hours"
+        other = requests.Session()
+        other.headers["Authorization"] = "Bearer " + h.user_with_key(OWNER + 1)
+        assert other.patch(h.url(f"/api/v1/alerts/{rule['id']}"),
+                           json={"muted_until": None}).status_code == 404
+        assert other.delete(h.url(f"/api/v1/alerts/{rule['id']}")).status_code == 404
+        assert other.post(h.url("/api/v1/alerts"), json={"channel_id": ch, "kind": "quiet"}) \
+            .json()["field"] == "channel_id"
+        r = s.patch(h.url(f"/api/v1/alerts/{rule['id']}"), json={"muted_until": "soon"})
+        assert r.status_code == 422 and r.json()["field"] == "muted_until"
+        assert s.delete(h.url(f"/api/v1/alerts/{rule['id']}")).status_code == 204
+        assert s.delete(h.url(f"/api/v1/alerts/{rule['id']}")).status_code == 404

@@ -4,6 +4,7 @@
  * truncation, and composing posts: entities to HTML, URL button lines, typed
  * local times and plain excerpts.
  */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -52,6 +53,11 @@ static void test_cb_round_trip(void **state)
 	    {BOT_CB_Q_CANCEL_NO, NULL, 5, "1:qcn:5"},
 	    {BOT_CB_RESEND, NULL, 9007199254740993LL, "1:dr:9007199254740993"},
 	    {BOT_CB_PUBLISHED, NULL, 77, "1:dp:77"},
+	    {BOT_CB_ALERT, "list", 0, "1:al:list"},
+	    {BOT_CB_ALERT, "k.milestone", 0, "1:al:k.milestone"},
+	    {BOT_CB_ALERT, "v.0.5", 0, "1:al:v.0.5"},
+	    {BOT_CB_ALERT, "mute.12", 0, "1:al:mute.12"},
+	    {BOT_CB_REPORT, NULL, 3, "1:rpt:3"},
 	};
 	char data[BOT_CB_MAX + 1];
 	struct bot_cb cb;
@@ -107,6 +113,20 @@ static void test_cb_rejects_tampering(void **state)
 	    "1:dr:",
 	    "1:dp:1.5",
 	    "1:menu:posts",
+	    "1:al",          /* a step is required */
+	    "1:al:remove",   /* not a step */
+	    "1:al:k.spikes", /* not a kind */
+	    "1:al:mute.0",   /* rule ids are positive */
+	    "1:al:del.-4",
+	    "1:al:ch.07", /* not canonical */
+	    "1:al:v.",    /* not a number */
+	    "1:al:v.1,5",
+	    "1:al:v.05",
+	    "1:al:v.1.2345", /* more than 3 decimals */
+	    "1:al:v.1 000",
+	    "1:al:unmute.",
+	    "1:rpt:0",
+	    "1:rpt:x",
 	};
 	char longdata[BOT_CB_MAX + 2];
 	struct bot_cb cb;
@@ -128,6 +148,46 @@ static void test_cb_rejects_tampering(void **state)
 	                              9, &cb),
 	                 -ERR_INVALID);
 	assert_int_equal(bot_cb_parse(NULL, 0, &cb), -ERR_INVALID);
+}
+
+/* The steps of /alerts on buttons, and numbers as people type them. */
+static void test_alert_steps(void **state)
+{
+	static const char *const bad[] = {"",     "abc", "-5",          "5.", "1.2345",  "1e3",
+	                                  "1  0", "5 %", "12345678901", ".5", "1 000 ,5"};
+	struct bot_alert_cb al;
+	double v = 0;
+	bool integer = false;
+
+	(void)state;
+	assert_int_equal(bot_alert_parse(str_c("ch.42"), &al), 0);
+	assert_int_equal(al.verb, BOT_AL_CHANNEL);
+	assert_int_equal(al.id, 42);
+	assert_int_equal(bot_alert_parse(str_c("k.growth"), &al), 0);
+	assert_int_equal(al.verb, BOT_AL_KIND);
+	assert_int_equal(al.kind, 2); /* ALERT_GROWTH */
+	assert_int_equal(bot_alert_parse(str_c("v.168"), &al), 0);
+	assert_int_equal(al.verb, BOT_AL_VALUE);
+	assert_true(al.value == 168);
+	assert_int_equal(bot_alert_parse(str_c("unmute.9"), &al), 0);
+	assert_int_equal(al.verb, BOT_AL_UNMUTE);
+	assert_int_equal(al.id, 9);
+	assert_int_equal(bot_alert_parse(str_c("add"), &al), 0);
+	assert_int_equal(al.verb, BOT_AL_ADD);
+	assert_int_equal(bot_alert_parse(str_c("del.x"), &al), -ERR_INVALID);
+	assert_int_equal(al.verb, 0);
+
+	assert_int_equal(bot_parse_number(str_c(" 24 "), &v, &integer), 0);
+	assert_true(v == 24 && integer);
+	assert_int_equal(bot_parse_number(str_c("2,5"), &v, &integer), 0);
+	assert_true(v == 2.5 && !integer);
+	assert_int_equal(bot_parse_number(str_c("0.125"), &v, &integer), 0);
+	assert_true(fabs(v - 0.125) < 1e-12);
+	assert_int_equal(bot_parse_number(str_c("10 000"), &v, &integer), 0);
+	assert_true(v == 10000 && integer);
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
+		if (bot_parse_number(str_c(bad[i]), &v, &integer) == 0)
+			fail_msg("\"%s\" was read as %g", bad[i], v);
 }
 
 static void test_cb_encode_bounds(void **state)
@@ -814,6 +874,7 @@ int main(void)
 	    cmocka_unit_test(test_cb_round_trip),
 	    cmocka_unit_test(test_cb_rejects_tampering),
 	    cmocka_unit_test(test_cb_encode_bounds),
+	    cmocka_unit_test(test_alert_steps),
 	    cmocka_unit_test(test_route_chat_keys),
 	    cmocka_unit_test(test_route_rejects_non_updates),
 	    cmocka_unit_test(test_lanes_spread),

@@ -51,6 +51,8 @@ struct fx {
 
 /* Every table the migrations make, those that refer to others first. */
 static const char *const test_tables[] = {
+    "alert_events",
+    "alert_rules",
     "collect_sources",
     "daily_rollups",
     "post_snapshots",
