@@ -328,6 +328,12 @@ int bot_sent(struct app *a, int64_t chat, int rc, const struct tg_error *te, str
 /* printf into a bounded text for a message; the result is truncated at a
  * character boundary rather than failing. */
 void bot_fmt(char *out, size_t outsz, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Append printf output to the text in out (NUL terminated), cut at a
+ * character boundary when it does not fit. */
+void bot_addf(char *out, size_t outsz, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* "25.11.2026 09:00" for ms in zone ("" or NULL: UTC; "?" when the zone
+ * cannot say). */
+void bot_local_time(const char *zone, int64_t ms, char *out, size_t outsz);
 
 /* Keyboards: {"inline_keyboard": [[...], ...]}. */
 json_t *bot_kb_new(void);
