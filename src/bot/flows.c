@@ -310,6 +310,7 @@ int bot_send_help(struct bot_ctx *c)
 	                          "/start — set up Herald, or show what to do next\n"
 	                          "/connect @channel — connect a channel\n"
 	                          "/channels — your channels and their health\n"
+	                          "/stats — a channel's statistics with a chart\n"
 	                          "/post — schedule a post\n"
 	                          "/queue — your scheduled posts: edit or cancel them\n"
 	                          "/settings — language and time zone\n"
@@ -453,6 +454,8 @@ static int command(struct bot_ctx *c, const struct bot_cmd *cmd)
 		return bot_cmd_subscribe(c);
 	if (strcmp(cmd->name, "billing") == 0)
 		return bot_cmd_billing(c);
+	if (strcmp(cmd->name, "stats") == 0)
+		return bot_cmd_stats(c);
 	if (cmd->name[0])
 		bot_fmt(
 		    text, sizeof(text),
@@ -648,6 +651,9 @@ static int button(struct bot_ctx *c, const struct bot_cb *cb)
 	case BOT_CB_BUY:
 	case BOT_CB_BILLING:
 		return bot_on_billing_cb(c, cb);
+	case BOT_CB_STATS:
+	case BOT_CB_ALERT_REPORT:
+		return bot_on_stats_cb(c, cb);
 	default:
 		return bot_on_channel_cb(c, cb);
 	}
