@@ -370,6 +370,9 @@ int bot_handle(struct bot *b, const json_t *upd, struct err *e) WUR;
 
 /* flows.c, used by connect.c and posting.c */
 int bot_send_help(struct bot_ctx *c) WUR;
+/* Give Telegram the command menu (setMyCommands) in every language: English
+ * as the default list, the others by language_code. */
+int bot_set_commands(struct tg_client *tg, struct err *e) WUR;
 /* "This button belongs to a step that is already finished". */
 int bot_stale(struct bot_ctx *c) WUR;
 

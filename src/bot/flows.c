@@ -303,6 +303,50 @@ static int search_zone(struct bot_ctx *c, const char *text)
 
 /* ---- commands ---------------------------------------------------------- */
 
+/* The commands Telegram's apps offer in their menu (setMyCommands), in
+ * the order of /help. */
+static const struct {
+	const char *command, *description;
+} menu[] = {
+    {"start", N_("Set up Herald, or show what to do next")},
+    {"connect", N_("Connect a channel")},
+    {"channels", N_("Your channels and their health")},
+    {"stats", N_("A channel's statistics with a chart")},
+    {"post", N_("Schedule a post")},
+    {"queue", N_("Your scheduled posts")},
+    {"settings", N_("Language and time zone")},
+    {"plans", N_("Plans, their limits and prices")},
+    {"subscribe", N_("Buy a plan")},
+    {"billing", N_("Your subscription and payments")},
+    {"login", N_("A one-time link to the web dashboard")},
+    {"cancel", N_("Stop what we are doing")},
+    {"help", N_("What I can do")},
+};
+
+int bot_set_commands(struct tg_client *tg, struct err *e)
+{
+	for (size_t l = 0; i18n_languages[l]; l++) {
+		const char *lang = i18n_languages[l];
+		json_t *cmds = json_array(), *params;
+		struct tg_error te = {0};
+		int rc;
+
+		for (size_t i = 0; i < ARRAY_SIZE(menu); i++)
+			json_array_append_new(cmds, json_pack("{s:s, s:s}", "command",
+			                                      menu[i].command, "description",
+			                                      _(lang, menu[i].description)));
+		params = json_pack("{s:o}", "commands", cmds);
+		/* English is also the list of every language without its own */
+		if (strcmp(lang, I18N_DEFAULT) != 0)
+			json_object_set_new(params, "language_code", json_string(lang));
+		rc = tg_call(tg, "setMyCommands", params, NULL, 0, NULL, &te);
+		json_decref(params);
+		if (rc)
+			return err_set(e, -rc, "setMyCommands (%s): %s", lang, te.err.msg);
+	}
+	return 0;
+}
+
 int bot_send_help(struct bot_ctx *c)
 {
 	return bot_say(c,

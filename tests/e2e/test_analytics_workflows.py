@@ -363,7 +363,12 @@ class TestAnalyticsWorkflow:
         real = sorted((p for p in truth["posts"] if not p.get("service")),
                       key=lambda p: (p["date"], p["message_id"]))
 
-        # /help names it
+        # the command menu and /help name it, in every language
+        bot = wait_for(lambda: (lambda b: "ru" in b["commands_by_language"] and b)(
+            sim.ctl("GET", "/bot")), what="command menu")
+        assert "stats" in [c["command"] for c in bot["commands"]]
+        assert {c["command"]: c["description"] for c in
+                bot["commands_by_language"]["ru"]}["stats"] == "Статистика канала с графиком"
         sim.say(OWNER, "/help")
         sim.expect(OWNER, "/stats — a channel's statistics with a chart")
 
