@@ -31,19 +31,19 @@
 #include "lib/mem.h"
 #include "lib/tz.h"
 #include "report/chart.h"
-#include "store/store.h"
 #include "tg/tg.h"
 
-#define TEXT_MAX    4000
-#define NUM_MAX     64
-#define LABEL_MAX   28 /* bytes of a channel title on a button */
-#define TOP_N       5
-#define SUMMARY_DAY 7 /* the period of an alert's report */
-#define MINUTE_MS   ((int64_t)60 * 1000)
-#define HOUR_MS     (60 * MINUTE_MS)
-#define DAY_MS      (24 * HOUR_MS)
-#define PNG_MAX     ((size_t)8 << 20)
-#define DAILY_MAX   (ANALYTICS_PERIOD_MAX_DAYS + 2)
+#define TEXT_MAX   4000
+#define NUM_MAX    64
+#define LABEL_MAX  28 /* bytes of a channel title on a button */
+#define TOP_N      5
+#define ALERT_DAYS 7 /* the period of an alert's report */
+#define MINUTE_MS  ((int64_t)60 * 1000)
+#define HOUR_MS    (60 * MINUTE_MS)
+#define DAY_MS     (24 * HOUR_MS)
+#define PNG_MAX    ((size_t)8 << 20)
+#define DAILY_MAX  (ANALYTICS_PERIOD_MAX_DAYS + 2)
+#define NO_DAY     INT64_MIN
 
 static const int periods[] = BOT_STATS_PERIODS;
 
@@ -499,7 +499,6 @@ void bot_stats_top_text(const struct bot_stats_in *in, char *out, size_t outsz)
 }
 
 /* The local day number of instant t in z (NO_DAY when ICU cannot say). */
-#define NO_DAY INT64_MIN
 static int64_t local_day(struct tz *z, int64_t t)
 {
 	int32_t off;
@@ -520,9 +519,7 @@ size_t bot_stats_daily(const struct stats_post *posts, size_t n, int64_t from_ms
 
 	if (to_ms <= from_ms || !max || tz_open(zone, &z, NULL))
 		return 0;
-	end = local_day(z, to_ms - 1);
-	if (end == NO_DAY)
-		end = first;
+	end = local_day(z, to_ms - 1); /* NO_DAY: no days after the last post */
 	for (size_t i = stats_posts_from(posts, n, from_ms); i < n && posts[i].posted_at_ms < to_ms;
 	     i++) {
 		const struct stats_post *p = &posts[i];
@@ -909,7 +906,7 @@ static int top_posts(struct bot_ctx *c, int64_t channel, int days)
 
 int bot_on_stats_cb(struct bot_ctx *c, const struct bot_cb *cb)
 {
-	struct bot_stats_arg a = {'s', cb->id, SUMMARY_DAY};
+	struct bot_stats_arg a = {'s', cb->id, ALERT_DAYS};
 	struct channel ch;
 	int rc;
 
