@@ -24,6 +24,7 @@
 #include "lib/log.h"
 #include "lib/mem.h"
 #include "lib/str.h"
+#include "report/chart.h"
 #include "sched/sched.h"
 #include "sim/sim.h"
 #include "sim/stripe.h"
@@ -275,6 +276,9 @@ out:
 	}
 	bot_free(a->bot);
 	a->bot = NULL;
+	/* every thread that drew a chart (/stats in the bot) has ended: give
+	 * fontconfig's caches back, so a leak checker sees nothing */
+	chart_fonts_release();
 	if (rc == 0)
 		log_info("msg=stopped");
 	return rc;

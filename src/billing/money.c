@@ -19,6 +19,7 @@
 #include <unicode/unum.h>
 #include <unicode/ustring.h>
 
+#include "lib/l10n.h"
 #include "lib/mem.h"
 
 static const struct currency {
@@ -32,13 +33,6 @@ static const struct currency {
     {"XTR", 0, false, true},
 };
 
-/* Our language to the ICU locale whose number formats it uses. */
-static const char *const locales[][2] = {
-    {"en", "en"},
-    {"ru", "ru"},
-    {"uz", "uz_Latn"},
-};
-
 #define UBUF_MAX 128
 
 static const struct currency *currency_of(const char *code)
@@ -49,14 +43,6 @@ static const struct currency *currency_of(const char *code)
 		if (strcmp(code, currencies[i].code) == 0)
 			return &currencies[i];
 	return NULL;
-}
-
-static const char *locale_of(const char *lang)
-{
-	for (size_t i = 0; lang && i < ARRAY_SIZE(locales); i++)
-		if (strcmp(lang, locales[i][0]) == 0)
-			return locales[i][1];
-	return locales[0][1];
 }
 
 static uint64_t pow10u(int digits)
@@ -168,9 +154,9 @@ int money_format(int64_t minor, const char *currency, const char *lang, char *ou
 	if (c->stars) {
 		buf[len++] = 0x2B50; /* ⭐ */
 		buf[len++] = 0x00A0; /* no-break space */
-		rc = icu_format(locale_of(lang), NULL, 0, dec, buf, UBUF_MAX, &len);
+		rc = icu_format(l10n_locale(lang), NULL, 0, dec, buf, UBUF_MAX, &len);
 	} else {
-		rc = icu_format(locale_of(lang), c, frac, dec, buf, UBUF_MAX, &len);
+		rc = icu_format(l10n_locale(lang), c, frac, dec, buf, UBUF_MAX, &len);
 	}
 	if (rc)
 		return rc;

@@ -39,7 +39,6 @@
 
 #define TEXT_MAX      4000
 #define HOUR_MS       (3600LL * 1000)
-#define REPORT_DAYS   7
 #define REPORT_POSTS  5000 /* posts of the report's week read at most */
 #define LABEL_MAX     28   /* bytes of a channel title on a button */
 #define FLOW_ALERT    "alert"
@@ -331,7 +330,7 @@ out:
 	return rc;
 }
 
-/* ---- the report ---------------------------------------------------------------------- */
+/* ---- the member series ---------------------------------------------------------------- */
 
 /* The member series of the channel since from: the Bot API's exact counts
  * when there are any, else the page's. *out malloc'd. */
@@ -362,98 +361,6 @@ static int members_since(struct store *st, int64_t channel_id, int64_t from, int
 			                         store_res_int(r, i, 2) != 0};
 	store_res_free(r);
 	return 0;
-}
-
-static void report_text(struct bot_ctx *c, const struct channel *ch, const struct stats_point *s,
-                        size_t ns, const struct stats_post *posts, size_t np, int64_t now,
-                        char *out, size_t outsz)
-{
-	int64_t from = now - REPORT_DAYS * 24 * HOUR_MS;
-	struct stats_val subs = stats_subscribers_at(s, ns, now);
-	struct stats_change g = stats_growth(s, ns, from, now + 1);
-	struct stats_views v = stats_views(posts, np, from, now + 1);
-	char name[256], line[512];
-	size_t len;
-
-	bot_channel_name(ch->title, ch->username, ch->chat_id, name, sizeof(name));
-	bot_fmt(out, outsz, _(c->lang, "📊 “%s”, the last 7 days:"), name);
-	len = strlen(out);
-	if (!subs.defined)
-		bot_fmt(line, sizeof(line), "%s", _(c->lang, "Subscribers: not collected yet."));
-	else if (g.net.defined)
-		bot_fmt(line, sizeof(line), _(c->lang, "Subscribers: %s%lld (%+lld in 7 days)."),
-		        subs.approx ? "≈" : "", (long long)subs.v, (long long)g.net.v);
-	else
-		bot_fmt(line, sizeof(line), _(c->lang, "Subscribers: %s%lld."),
-		        subs.approx ? "≈" : "", (long long)subs.v);
-	bot_fmt(out + len, outsz - len, "\n%s", line);
-	len = strlen(out);
-	bot_fmt(line, sizeof(line), _(c->lang, "Posts: %d."), (int)np);
-	bot_fmt(out + len, outsz - len, "\n%s", line);
-	len = strlen(out);
-	if (v.avg.defined)
-		bot_fmt(line, sizeof(line), _(c->lang, "Average views per post: %s%lld."),
-		        v.avg.approx ? "≈" : "", (long long)llround(v.avg.v));
-	else
-		bot_fmt(line, sizeof(line), "%s",
-		        _(c->lang, "Average views per post: not known yet (a private channel "
-		                   "shows no view counts)."));
-	bot_fmt(out + len, outsz - len, "\n%s", line);
-}
-
-static int report(struct bot_ctx *c, int64_t channel_id)
-{
-	struct store *st = c->b->a->store;
-	int64_t now = clock_app_ms(), from = now - REPORT_DAYS * 24 * HOUR_MS;
-	struct stats_point *s = NULL;
-	struct stats_post *posts = NULL;
-	struct store_res *r = NULL;
-	struct channel ch;
-	char text[TEXT_MAX];
-	size_t ns = 0, np = 0;
-	int rc = channels_get(st, c->u.id, channel_id, &ch, c->e);
-
-	if (rc == -ERR_NOT_FOUND || (!rc && ch.removed))
-		return bot_say(c, _(c->lang, "This channel is no longer connected."), NULL);
-	if (rc)
-		return rc;
-	/* a day more than the week: the count before it, for the change */
-	rc = members_since(st, channel_id, from - 24 * HOUR_MS, now, &s, &ns, c->e);
-	if (!rc) {
-		struct store_val a[] = {SV_INT(channel_id), SV_INT(from), SV_INT(now),
-		                        SV_INT(REPORT_POSTS)};
-
-		rc = store_exec(
-		    st,
-		    "SELECT message_id, posted_at, views, views_approx FROM channel_posts "
-		    "WHERE channel_id = $1 AND posted_at >= $2 AND posted_at <= $3 ORDER "
-		    "BY posted_at LIMIT $4",
-		    a, ARRAY_SIZE(a), &r, c->e);
-	}
-	if (!rc) {
-		np = store_res_rows(r);
-		if (np)
-			posts = xcalloc(np, sizeof(*posts));
-		for (size_t i = 0; i < np; i++)
-			posts[i] = (struct stats_post){
-			    .message_id = store_res_int(r, i, 0),
-			    .posted_at_ms = store_res_int(r, i, 1),
-			    .views =
-			        store_res_null(r, i, 2) ? STATS_UNKNOWN : store_res_int(r, i, 2),
-			    .views_24h = STATS_UNKNOWN,
-			    .views_48h = STATS_UNKNOWN,
-			    .reactions = STATS_UNKNOWN,
-			    .forwards = STATS_UNKNOWN,
-			    .comments = STATS_UNKNOWN,
-			    .approx = store_res_int(r, i, 3) != 0,
-			};
-		report_text(c, &ch, s, ns, posts, np, now, text, sizeof(text));
-		rc = bot_say(c, text, NULL);
-	}
-	store_res_free(r);
-	free(posts);
-	free(s);
-	return rc;
 }
 
 /* ---- /alerts ------------------------------------------------------------------------ */
@@ -997,8 +904,6 @@ int bot_on_alerts_cb(struct bot_ctx *c, const struct bot_cb *cb)
 	struct bot_alert_cb al;
 	int rc;
 
-	if (cb->action == BOT_CB_REPORT)
-		return report(c, cb->id);
 	if (bot_alert_parse(str_c(cb->arg), &al))
 		return bot_stale(c);
 	switch (al.verb) {

@@ -23,7 +23,6 @@
  */
 #include "bot/bot_impl.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -36,7 +35,6 @@
 #include "lib/i18n.h"
 #include "lib/log.h"
 #include "lib/mem.h"
-#include "lib/utf8.h"
 #include "sched/when.h"
 #include "store/store.h"
 #include "tg/tg.h"
@@ -69,23 +67,6 @@ void bot_date(const char *zone, int64_t ms, char *out, size_t outsz)
 		bot_fmt(out, outsz, "?");
 	else
 		bot_fmt(out, outsz, "%02d.%02d.%04d", t.day, t.month, t.year);
-}
-
-/* Append printf output to the text in out, cut at a character boundary. */
-static void __attribute__((format(printf, 3, 4)))
-addf(char *out, size_t outsz, const char *fmt, ...)
-{
-	size_t len = strlen(out);
-	va_list ap;
-	int n;
-
-	if (len + 1 >= outsz)
-		return;
-	va_start(ap, fmt);
-	n = vsnprintf(out + len, outsz - len, fmt, ap);
-	va_end(ap);
-	if (n >= 0 && (size_t)n >= outsz - len)
-		out[len + utf8_cut(out + len, outsz - len - 1)] = '\0';
 }
 
 static const char *jstr(const json_t *o, const char *key)
@@ -214,26 +195,27 @@ void bot_plans_text(const char *lang, const json_t *plans, const char *current, 
 	char amount[64];
 
 	out[0] = '\0';
-	addf(out, outsz, "%s\n", _(lang, "Herald plans:"));
+	bot_addf(out, outsz, "%s\n", _(lang, "Herald plans:"));
 	json_array_foreach(json_object_get(plans, "plans"), i, p)
 	{
 		const char *name = bot_plan_name(lang, jstr(p, "name"));
 		int ch = (int)jint(p, "max_channels"), posts = (int)jint(p, "max_posts_month");
 		bool mine = strcmp(jstr(p, "id"), current) == 0, priced = false;
 
-		addf(out, outsz, "\n");
+		bot_addf(out, outsz, "\n");
 		if (mine)
-			addf(out, outsz, _(lang, "✓ %s — your plan"), name);
+			bot_addf(out, outsz, _(lang, "✓ %s — your plan"), name);
 		else
-			addf(out, outsz, "%s", name);
-		addf(out, outsz, "\n");
-		addf(out, outsz, i18n_nget(lang, "%d channel", "%d channels", (unsigned long)ch),
-		     ch);
-		addf(out, outsz, " · ");
-		addf(out, outsz,
-		     i18n_nget(lang, "%d post a month", "%d posts a month", (unsigned long)posts),
-		     posts);
-		addf(out, outsz, "\n");
+			bot_addf(out, outsz, "%s", name);
+		bot_addf(out, outsz, "\n");
+		bot_addf(out, outsz,
+		         i18n_nget(lang, "%d channel", "%d channels", (unsigned long)ch), ch);
+		bot_addf(out, outsz, " · ");
+		bot_addf(
+		    out, outsz,
+		    i18n_nget(lang, "%d post a month", "%d posts a month", (unsigned long)posts),
+		    posts);
+		bot_addf(out, outsz, "\n");
 		for (size_t k = 0; k < ARRAY_SIZE(periods); k++) {
 			bool first = true;
 
@@ -244,23 +226,23 @@ void bot_plans_text(const char *lang, const json_t *plans, const char *current, 
 					continue;
 				bot_money(lang, a, curs[c], amount, sizeof(amount));
 				if (first)
-					addf(out, outsz, "%s: %s", period_label(lang, periods[k]),
-					     amount);
+					bot_addf(out, outsz, "%s: %s",
+					         period_label(lang, periods[k]), amount);
 				else
-					addf(out, outsz, " · %s", amount);
+					bot_addf(out, outsz, " · %s", amount);
 				first = false;
 				priced = true;
 			}
 			if (!first)
-				addf(out, outsz, "\n");
+				bot_addf(out, outsz, "\n");
 		}
 		if (!priced)
-			addf(out, outsz, "%s\n", _(lang, "Free of charge"));
+			bot_addf(out, outsz, "%s\n", _(lang, "Free of charge"));
 	}
-	addf(out, outsz, "\n%s",
-	     json_array_size(json_object_get(plans, "providers"))
-	         ? _(lang, "Send /subscribe to choose a plan and pay for it.")
-	         : _(lang, "Payments are not set up on this Herald yet."));
+	bot_addf(out, outsz, "\n%s",
+	         json_array_size(json_object_get(plans, "providers"))
+	             ? _(lang, "Send /subscribe to choose a plan and pay for it.")
+	             : _(lang, "Payments are not set up on this Herald yet."));
 }
 
 void bot_billing_text(const char *lang, const char *zone, const json_t *plans,
@@ -273,49 +255,52 @@ void bot_billing_text(const char *lang, const char *zone, const json_t *plans,
 	size_t i;
 
 	out[0] = '\0';
-	addf(out, outsz, _(lang, "Your plan: %s"), plan_title(lang, plans, jstr(current, "plan")));
-	addf(out, outsz, "\n");
+	bot_addf(out, outsz, _(lang, "Your plan: %s"),
+	         plan_title(lang, plans, jstr(current, "plan")));
+	bot_addf(out, outsz, "\n");
 	bot_date(zone, jint(sub, "current_period_end"), end, sizeof(end));
 	bot_date(zone, jint(sub, "grace_until"), grace, sizeof(grace));
 	if (!json_is_object(sub)) {
-		addf(out, outsz, "%s", _(lang, "You have no paid subscription."));
+		bot_addf(out, outsz, "%s", _(lang, "You have no paid subscription."));
 	} else if (strcmp(state, "expired") == 0) {
 		bot_date(zone, jint(sub, "ended_at"), end, sizeof(end));
-		addf(out, outsz, _(lang, "Your %s subscription ended on %s."), plan, end);
+		bot_addf(out, outsz, _(lang, "Your %s subscription ended on %s."), plan, end);
 	} else {
-		addf(out, outsz, _(lang, "%s, %s, paid with %s."), plan,
-		     strcmp(jstr(sub, "period"), "year") == 0 ? _(lang, "yearly")
-		                                              : _(lang, "monthly"),
-		     provider_label(lang, jstr(sub, "provider")));
-		addf(out, outsz, "\n");
+		bot_addf(out, outsz, _(lang, "%s, %s, paid with %s."), plan,
+		         strcmp(jstr(sub, "period"), "year") == 0 ? _(lang, "yearly")
+		                                                  : _(lang, "monthly"),
+		         provider_label(lang, jstr(sub, "provider")));
+		bot_addf(out, outsz, "\n");
 		if (strcmp(state, "active") == 0 && strcmp(jstr(sub, "provider"), "stripe") == 0)
-			addf(out, outsz, _(lang, "✅ Active: renews on %s."), end);
+			bot_addf(out, outsz, _(lang, "✅ Active: renews on %s."), end);
 		else if (strcmp(state, "active") == 0)
-			addf(out, outsz,
-			     _(lang, "✅ Active: paid until %s. It does not renew by itself: before "
-			             "it ends I will remind you, with a button to pay for the next "
-			             "period."),
-			     end);
+			bot_addf(out, outsz,
+			         _(lang,
+			           "✅ Active: paid until %s. It does not renew by itself: before "
+			           "it ends I will remind you, with a button to pay for the next "
+			           "period."),
+			         end);
 		else if (strcmp(state, "trialing") == 0)
-			addf(out, outsz, _(lang, "🧪 Trial until %s."), end);
+			bot_addf(out, outsz, _(lang, "🧪 Trial until %s."), end);
 		else if (strcmp(state, "canceled") == 0)
-			addf(out, outsz,
-			     _(lang, "⏹ Cancelled: %s stays until %s, then your account moves to "
-			             "Free. Nothing more will be charged."),
-			     plan, end);
+			bot_addf(out, outsz,
+			         _(lang,
+			           "⏹ Cancelled: %s stays until %s, then your account moves to "
+			           "Free. Nothing more will be charged."),
+			         plan, end);
 		else if (strcmp(state, "past_due") == 0)
-			addf(out, outsz,
-			     _(lang,
-			       "⚠️ Payment overdue: pay by %s to keep %s. After that your "
-			       "account moves to Free."),
-			     grace, plan);
+			bot_addf(out, outsz,
+			         _(lang,
+			           "⚠️ Payment overdue: pay by %s to keep %s. After that your "
+			           "account moves to Free."),
+			         grace, plan);
 	}
-	addf(out, outsz, "\n\n");
+	bot_addf(out, outsz, "\n\n");
 	if (!json_array_size(payments)) {
-		addf(out, outsz, "%s", _(lang, "No payments yet."));
+		bot_addf(out, outsz, "%s", _(lang, "No payments yet."));
 		return;
 	}
-	addf(out, outsz, "%s", _(lang, "Payments and refunds:"));
+	bot_addf(out, outsz, "%s", _(lang, "Payments and refunds:"));
 	json_array_foreach(payments, i, x)
 	{
 		const char *kind = jstr(x, "kind"), *status = jstr(x, "status");
@@ -325,19 +310,19 @@ void bot_billing_text(const char *lang, const char *zone, const json_t *plans,
 
 		bot_date(zone, jint(x, "created_at"), when, sizeof(when));
 		bot_money(lang, jint(x, "amount"), jstr(x, "currency"), amount, sizeof(amount));
-		addf(out, outsz, "\n• %s — %s — ", when, amount);
+		bot_addf(out, outsz, "\n• %s — %s — ", when, amount);
 		if (strcmp(kind, "refund") == 0 && *reason)
-			addf(out, outsz, _(lang, "refunded: %s"), reason);
+			bot_addf(out, outsz, _(lang, "refunded: %s"), reason);
 		else if (strcmp(kind, "refund") == 0)
-			addf(out, outsz, "%s", _(lang, "refunded"));
+			bot_addf(out, outsz, "%s", _(lang, "refunded"));
 		else if (strcmp(status, "succeeded") == 0)
-			addf(out, outsz, _(lang, "paid with %s"), prov);
+			bot_addf(out, outsz, _(lang, "paid with %s"), prov);
 		else if (strcmp(status, "failed") == 0 && *reason)
-			addf(out, outsz, _(lang, "failed (%s): %s"), prov, reason);
+			bot_addf(out, outsz, _(lang, "failed (%s): %s"), prov, reason);
 		else if (strcmp(status, "failed") == 0)
-			addf(out, outsz, _(lang, "failed (%s)"), prov);
+			bot_addf(out, outsz, _(lang, "failed (%s)"), prov);
 		else
-			addf(out, outsz, _(lang, "pending (%s)"), prov);
+			bot_addf(out, outsz, _(lang, "pending (%s)"), prov);
 	}
 }
 
@@ -360,100 +345,107 @@ bool bot_notice_text(const char *lang, const char *zone, const struct bot_notice
 	        i18n_nget(lang, "%d day", "%d days", (unsigned long)n->remind_days),
 	        (int)n->remind_days);
 	if (strcmp(n->kind, "activated") == 0 || strcmp(n->kind, "renewed") == 0) {
-		addf(out, outsz,
-		     strcmp(n->kind, "activated") == 0
-		         ? _(lang, "✅ Payment received: %s. %s is active until %s.")
-		         : _(lang, "✅ Payment received: %s. %s is renewed until %s."),
-		     amount, plan, end);
-		addf(out, outsz, "\n");
+		bot_addf(out, outsz,
+		         strcmp(n->kind, "activated") == 0
+		             ? _(lang, "✅ Payment received: %s. %s is active until %s.")
+		             : _(lang, "✅ Payment received: %s. %s is renewed until %s."),
+		         amount, plan, end);
+		bot_addf(out, outsz, "\n");
 		if (stripe)
-			addf(out, outsz, "%s", _(lang, "It renews by itself through Stripe."));
+			bot_addf(out, outsz, "%s", _(lang, "It renews by itself through Stripe."));
 		else if (n->remind_days > 0)
-			addf(out, outsz,
-			     _(lang, "It does not renew by itself: I will remind you %s before it "
-			             "ends."),
-			     days);
+			bot_addf(out, outsz,
+			         _(lang,
+			           "It does not renew by itself: I will remind you %s before it "
+			           "ends."),
+			         days);
 		else
-			addf(out, outsz, "%s",
-			     _(lang, "It does not renew by itself: pay again before it ends."));
+			bot_addf(out, outsz, "%s",
+			         _(lang, "It does not renew by itself: pay again before it ends."));
 	} else if (strcmp(n->kind, "payment_failed") == 0) {
 		if (n->reason && *n->reason)
-			addf(out, outsz,
-			     _(lang, "❌ Your payment of %s through %s did not go through: %s"),
-			     amount, prov, n->reason);
+			bot_addf(out, outsz,
+			         _(lang, "❌ Your payment of %s through %s did not go through: %s"),
+			         amount, prov, n->reason);
 		else
-			addf(out, outsz,
-			     _(lang, "❌ Your payment of %s through %s did not go through."), amount,
-			     prov);
-		addf(out, outsz, "\n%s", _(lang, "Try again, or pay another way."));
+			bot_addf(out, outsz,
+			         _(lang, "❌ Your payment of %s through %s did not go through."),
+			         amount, prov);
+		bot_addf(out, outsz, "\n%s", _(lang, "Try again, or pay another way."));
 	} else if (strcmp(n->kind, "reminder") == 0) {
-		addf(out, outsz,
-		     _(lang, "⏰ Your %s plan is paid until %s. Payments through %s do not renew "
-		             "by themselves: pay for the next period to keep the plan."),
-		     plan, end, prov);
+		bot_addf(out, outsz,
+		         _(lang,
+		           "⏰ Your %s plan is paid until %s. Payments through %s do not renew "
+		           "by themselves: pay for the next period to keep the plan."),
+		         plan, end, prov);
 		if (n->next_amount && n->provider && !billing_provider_parse(n->provider, &p)) {
 			bot_money(lang, n->next_amount, billing_provider_currency(p), amount,
 			          sizeof(amount));
-			addf(out, outsz, "\n");
-			addf(out, outsz, _(lang, "The next %s costs %s."),
-			     strcmp(n->period ? n->period : "", "year") == 0 ? _(lang, "year")
-			                                                     : _(lang, "month"),
-			     amount);
+			bot_addf(out, outsz, "\n");
+			bot_addf(out, outsz, _(lang, "The next %s costs %s."),
+			         strcmp(n->period ? n->period : "", "year") == 0 ? _(lang, "year")
+			                                                         : _(lang, "month"),
+			         amount);
 		}
 	} else if (strcmp(n->kind, "past_due") == 0) {
 		if (stripe)
-			addf(out, outsz,
-			     _(lang,
-			       "⚠️ Stripe could not renew your %s plan. It stays on until %s "
-			       "while Stripe tries your card again; you can also pay another "
-			       "way."),
-			     plan, grace);
+			bot_addf(
+			    out, outsz,
+			    _(lang,
+			      "⚠️ Stripe could not renew your %s plan. It stays on until %s "
+			      "while Stripe tries your card again; you can also pay another "
+			      "way."),
+			    plan, grace);
 		else
-			addf(out, outsz,
-			     _(lang,
-			       "⚠️ Your %s plan was not paid for the next period. It stays on "
-			       "until %s; after that your account moves to Free (nothing is "
-			       "deleted: channels over the limit are paused)."),
-			     plan, grace);
+			bot_addf(
+			    out, outsz,
+			    _(lang,
+			      "⚠️ Your %s plan was not paid for the next period. It stays on "
+			      "until %s; after that your account moves to Free (nothing is "
+			      "deleted: channels over the limit are paused)."),
+			    plan, grace);
 	} else if (strcmp(n->kind, "expired") == 0) {
-		addf(out, outsz,
-		     _(lang, "Your %s plan has ended, and your account is on Free now. Nothing was "
-		             "deleted: channels over the Free limit are paused until you subscribe "
-		             "again."),
-		     plan);
+		bot_addf(out, outsz,
+		         _(lang,
+		           "Your %s plan has ended, and your account is on Free now. Nothing was "
+		           "deleted: channels over the Free limit are paused until you subscribe "
+		           "again."),
+		         plan);
 	} else if (strcmp(n->kind, "cancel_requested") == 0) {
-		addf(out, outsz,
-		     _(lang, "Your %s plan will not renew. It stays on until %s, then your account "
-		             "moves to Free."),
-		     plan, end);
+		bot_addf(out, outsz,
+		         _(lang,
+		           "Your %s plan will not renew. It stays on until %s, then your account "
+		           "moves to Free."),
+		         plan, end);
 	} else if (strcmp(n->kind, "reactivated") == 0) {
-		addf(out, outsz, _(lang, "Your %s plan is on again and renews as before."), plan);
+		bot_addf(out, outsz, _(lang, "Your %s plan is on again and renews as before."),
+		         plan);
 	} else if (strcmp(n->kind, "refunded") == 0 || strcmp(n->kind, "refunded_partial") == 0) {
 		bool full = strcmp(n->kind, "refunded") == 0;
 
-		addf(out, outsz,
-		     full ? _(lang, "↩️ %s was refunded to you.")
-		          : _(lang, "↩️ %s of your payment was refunded to you."),
-		     amount);
+		bot_addf(out, outsz,
+		         full ? _(lang, "↩️ %s was refunded to you.")
+		              : _(lang, "↩️ %s of your payment was refunded to you."),
+		         amount);
 		if (n->reason && *n->reason) {
-			addf(out, outsz, "\n");
-			addf(out, outsz, _(lang, "Reason: %s"), n->reason);
+			bot_addf(out, outsz, "\n");
+			bot_addf(out, outsz, _(lang, "Reason: %s"), n->reason);
 		}
-		addf(out, outsz, "\n");
+		bot_addf(out, outsz, "\n");
 		if (full && !n->has_plan)
-			addf(out, outsz,
-			     _(lang, "Your %s plan has ended; your account is on Free."), plan);
+			bot_addf(out, outsz,
+			         _(lang, "Your %s plan has ended; your account is on Free."), plan);
 		else
-			addf(out, outsz, "%s", _(lang, "Your plan stays as it was."));
+			bot_addf(out, outsz, "%s", _(lang, "Your plan stays as it was."));
 	} else if (strcmp(n->kind, "refund_failed") == 0) {
-		addf(out, outsz, _(lang, "⚠️ The refund of %s did not reach you."), amount);
+		bot_addf(out, outsz, _(lang, "⚠️ The refund of %s did not reach you."), amount);
 		if (n->reason && *n->reason) {
-			addf(out, outsz, "\n");
-			addf(out, outsz, _(lang, "Reason: %s"), n->reason);
+			bot_addf(out, outsz, "\n");
+			bot_addf(out, outsz, _(lang, "Reason: %s"), n->reason);
 		}
-		addf(out, outsz, "\n%s",
-		     _(lang,
-		       "The operator has been told and will refund you again or contact you."));
+		bot_addf(out, outsz, "\n%s",
+		         _(lang, "The operator has been told and will refund you again or contact "
+		                 "you."));
 	} else {
 		return false;
 	}
@@ -492,7 +484,7 @@ static void prices_line(const char *lang, const json_t *plans, const json_t *p, 
 		if (!a)
 			continue;
 		bot_money(lang, a, curs[c], amount, sizeof(amount));
-		addf(out, outsz, "%s%s", out[0] ? " · " : "", amount);
+		bot_addf(out, outsz, "%s%s", out[0] ? " · " : "", amount);
 	}
 }
 
@@ -730,7 +722,7 @@ static int billing_screen(struct bot_ctx *c, const char *intro)
 		goto out;
 	text[0] = '\0';
 	if (intro && *intro)
-		addf(text, sizeof(text), "%s\n\n", intro);
+		bot_addf(text, sizeof(text), "%s\n\n", intro);
 	bot_billing_text(c->lang, c->u.time_zone, plans, cur, pays, text + strlen(text),
 	                 sizeof(text) - strlen(text));
 	sub = json_object_get(cur, "subscription");

@@ -46,6 +46,7 @@
 #define STANDBY_MS     1000
 #define PRUNE_EVERY_MS (60 * 60 * 1000)
 #define PRUNE_AFTER_MS ((int64_t)7 * 24 * 60 * 60 * 1000)
+#define COMMANDS_RETRY (5 * 60 * 1000)
 
 /* ---- waiting --------------------------------------------------------- */
 
@@ -396,15 +397,30 @@ static void poll_once(struct bot *b, struct poller *p)
 	json_decref(arr);
 }
 
+/* The command menu, once per start; tried again later while it fails. */
+static void set_commands(struct bot *b, bool *done, int64_t *next)
+{
+	struct err e = {0};
+
+	if (*done || clock_mono_ms() < *next)
+		return;
+	*done = bot_set_commands(b->intake, &e) == 0;
+	*next = clock_mono_ms() + COMMANDS_RETRY;
+	if (!*done && !atomic_load(&b->stopping))
+		log_warn("msg=\"command menu not set\" err=\"%s\"", e.msg);
+}
+
 static void *intake_main(void *arg)
 {
 	struct bot *b = arg;
 	struct poller p = {0};
 	char key[64];
-	bool registered = b->registered;
+	bool registered = b->registered, commands = false;
+	int64_t commands_next = 0;
 
 	snprintf(key, sizeof(key), "herald:bot:%lld:poller", (long long)b->bot_id);
 	while (!atomic_load(&b->stopping)) {
+		set_commands(b, &commands, &commands_next);
 		prune(b, &p.pruned);
 		if (b->webhook) {
 			if (!registered) {

@@ -125,7 +125,9 @@ enum bot_cb_action {
 	                        "plan.period.provider" (bot_buy_parse) */
 	BOT_CB_BILLING,      /* arg: "cancel" (ask), "cancel_yes", "cancel_no" */
 	BOT_CB_ALERT,        /* arg: a step of /alerts (bot_alert_parse) */
-	BOT_CB_REPORT,       /* arg: channel id: its short report (an alert's "Open report") */
+	BOT_CB_REPORT,       /* id: channel id: its 7-day /stats summary (an alert's "Open
+	                        report") */
+	BOT_CB_STATS,        /* arg: a step of /stats (bot_stats_arg_parse) */
 	BOT_CB__COUNT
 };
 
@@ -179,6 +181,23 @@ int bot_alert_parse(struct str s, struct bot_alert_cb *out) WUR;
  * before the point. *integer says whether it had no fraction. -ERR_INVALID
  * otherwise. */
 int bot_parse_number(struct str s, double *out, bool *integer) WUR;
+/* A step of /stats as a button carries it: "c.<channel>" (the channel was
+ * chosen: ask the period), "s.<channel>.<days>" (the summary and its
+ * chart), "b.<channel>.<days>" (the best-times heatmap), "t.<channel>.<days>"
+ * (the top posts). A channel id is positive and written canonically; days is
+ * one of BOT_STATS_PERIODS. */
+#define BOT_STATS_PERIODS                                                                          \
+	{                                                                                          \
+		7, 30, 90                                                                          \
+	}
+struct bot_stats_arg {
+	char what; /* 'c', 's', 'b' or 't' */
+	int64_t channel;
+	int days; /* 0 for 'c' */
+};
+int bot_stats_arg_parse(struct str s, struct bot_stats_arg *out) WUR;
+/* The text of a; "" when a would not parse back. */
+void bot_stats_arg_format(const struct bot_stats_arg *a, char *out, size_t outsz);
 
 /* Parse a channel reference typed by a user: "@name", "name",
  * "t.me/name", "https://t.me/name" (-> username without '@') or a numeric
@@ -360,6 +379,12 @@ int bot_sent(struct app *a, int64_t chat, int rc, const struct tg_error *te, str
 /* printf into a bounded text for a message; the result is truncated at a
  * character boundary rather than failing. */
 void bot_fmt(char *out, size_t outsz, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Append printf output to the text in out (NUL terminated), cut at a
+ * character boundary when it does not fit. */
+void bot_addf(char *out, size_t outsz, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* "25.11.2026 09:00" for ms in zone ("" or NULL: UTC; "?" when the zone
+ * cannot say). */
+void bot_local_time(const char *zone, int64_t ms, char *out, size_t outsz);
 
 /* Keyboards: {"inline_keyboard": [[...], ...]}. */
 json_t *bot_kb_new(void);
@@ -375,6 +400,9 @@ int bot_handle(struct bot *b, const json_t *upd, struct err *e) WUR;
 
 /* flows.c, used by connect.c and posting.c */
 int bot_send_help(struct bot_ctx *c) WUR;
+/* Give Telegram the command menu (setMyCommands) in every language: English
+ * as the default list, the others by language_code. */
+int bot_set_commands(struct tg_client *tg, struct err *e) WUR;
 /* "This button belongs to a step that is already finished". */
 int bot_stale(struct bot_ctx *c) WUR;
 
@@ -443,13 +471,63 @@ int bot_cmd_alerts(struct bot_ctx *c) WUR;
 bool bot_alerts_state(const struct bot_ctx *c);
 /* A message in one of those states. */
 int bot_alerts_message(struct bot_ctx *c, const json_t *msg) WUR;
-/* A button of BOT_CB_ALERT or BOT_CB_REPORT. */
+/* A button of BOT_CB_ALERT. */
 int bot_on_alerts_cb(struct bot_ctx *c, const struct bot_cb *cb) WUR;
 
 /* posting.c, called by flows.c and alerts.c */
 /* Why a delivery failed (its reason as the scheduler records it), and what
  * to do, in lang. */
 void bot_delivery_reason(const char *lang, const char *reason, char *out, size_t outsz);
+/* stats.c, called by flows.c */
+int bot_cmd_stats(struct bot_ctx *c) WUR;
+/* A button of BOT_CB_STATS or BOT_CB_REPORT (the 7-day summary). */
+int bot_on_stats_cb(struct bot_ctx *c, const struct bot_cb *cb) WUR;
+
+/* The pure parts of stats.c, for the tests: texts over analytics' views. */
+struct bot_stats_in {
+	const char *lang, *zone;
+	int64_t now_ms;                        /* what "updated … ago" counts from */
+	int days;                              /* the period: the last days days */
+	const json_t *overview, *best, *posts; /* the views overview, best-times, posts */
+};
+/* Whether anything was ever collected for the overview's channel. */
+bool bot_stats_has_data(const json_t *overview);
+/* The summary: subscribers, growth, views per post, reach, ERR, ER, posts
+ * and activity, the best time, the top post, the content mix, freshness;
+ * "≈" on approximate numbers, "not enough data yet" for undefined ones. */
+void bot_stats_text(const struct bot_stats_in *in, char *out, size_t outsz);
+/* The top posts by views and by ER (at most 5 each) with their links. */
+void bot_stats_top_text(const struct bot_stats_in *in, char *out, size_t outsz);
+/* The best slot of a best-times view: the cell with the highest ER, or the
+ * highest 24-hour views when no cell has an ER; ties go to more posts, then
+ * to the earlier slot. weekday 0 = Monday. false when no cell has a value. */
+bool bot_stats_best_slot(const json_t *best, int *weekday, int *hour);
+/* "Tuesday 18:00–19:00" in lang (weekday 0 = Monday). */
+void bot_stats_slot_text(const char *lang, int weekday, int hour, char *out, size_t outsz);
+/* "🔄 Updated 12 min ago.", or the local time of at_ms in zone after a
+ * day; at_ms 0: nothing collected. */
+void bot_stats_fresh_text(const char *lang, const char *zone, int64_t now_ms, int64_t at_ms,
+                          char *out, size_t outsz);
+
+/* One local day of a daily series. */
+struct bot_stats_day {
+	int64_t day;   /* days since 1970-01-01, local */
+	int64_t at_ms; /* when that day starts in the zone */
+	double value;
+	bool approx;
+};
+struct stats_post;
+/*
+ * Per local day in zone, the views (views true; posts with unknown views
+ * left out) or the number of the posts published in [from_ms, to_ms):
+ * from the day of the first such post to the period's last day, days
+ * without posts 0. At most max days written to out; returns how many (0
+ * with no post, or a zone ICU does not know).
+ */
+size_t bot_stats_daily(const struct stats_post *posts, size_t n, int64_t from_ms, int64_t to_ms,
+                       const char *zone, bool views, struct bot_stats_day *out, size_t max);
+
+/* posting.c, called by flows.c */
 int bot_cmd_post(struct bot_ctx *c) WUR;
 int bot_cmd_queue(struct bot_ctx *c) WUR;
 /* Whether the chat's state belongs to posting.c (states "post_*", "queue_*"). */

@@ -304,6 +304,50 @@ static int search_zone(struct bot_ctx *c, const char *text)
 
 /* ---- commands ---------------------------------------------------------- */
 
+/* The commands Telegram's apps offer in their menu (setMyCommands), in
+ * the order of /help. */
+static const struct {
+	const char *command, *description;
+} menu[] = {
+    {"start", N_("Set up Herald, or show what to do next")},
+    {"connect", N_("Connect a channel")},
+    {"channels", N_("Your channels and their health")},
+    {"stats", N_("A channel's statistics with a chart")},
+    {"post", N_("Schedule a post")},
+    {"queue", N_("Your scheduled posts")},
+    {"settings", N_("Language and time zone")},
+    {"plans", N_("Plans, their limits and prices")},
+    {"subscribe", N_("Buy a plan")},
+    {"billing", N_("Your subscription and payments")},
+    {"login", N_("A one-time link to the web dashboard")},
+    {"cancel", N_("Stop what we are doing")},
+    {"help", N_("What I can do")},
+};
+
+int bot_set_commands(struct tg_client *tg, struct err *e)
+{
+	for (size_t l = 0; i18n_languages[l]; l++) {
+		const char *lang = i18n_languages[l];
+		json_t *cmds = json_array(), *params;
+		struct tg_error te = {0};
+		int rc;
+
+		for (size_t i = 0; i < ARRAY_SIZE(menu); i++)
+			json_array_append_new(cmds, json_pack("{s:s, s:s}", "command",
+			                                      menu[i].command, "description",
+			                                      _(lang, menu[i].description)));
+		params = json_pack("{s:o}", "commands", cmds);
+		/* English is also the list of every language without its own */
+		if (strcmp(lang, I18N_DEFAULT) != 0)
+			json_object_set_new(params, "language_code", json_string(lang));
+		rc = tg_call(tg, "setMyCommands", params, NULL, 0, NULL, &te);
+		json_decref(params);
+		if (rc)
+			return err_set(e, -rc, "setMyCommands (%s): %s", lang, te.err.msg);
+	}
+	return 0;
+}
+
 int bot_send_help(struct bot_ctx *c)
 {
 	return bot_say(c,
@@ -311,6 +355,7 @@ int bot_send_help(struct bot_ctx *c)
 	                          "/start — set up Herald, or show what to do next\n"
 	                          "/connect @channel — connect a channel\n"
 	                          "/channels — your channels and their health\n"
+	                          "/stats — a channel's statistics with a chart\n"
 	                          "/post — schedule a post\n"
 	                          "/queue — your scheduled posts: edit or cancel them\n"
 	                          "/settings — language and time zone\n"
@@ -458,6 +503,8 @@ static int command(struct bot_ctx *c, const struct bot_cmd *cmd)
 		return bot_cmd_billing(c);
 	if (strcmp(cmd->name, "alerts") == 0)
 		return bot_cmd_alerts(c);
+	if (strcmp(cmd->name, "stats") == 0)
+		return bot_cmd_stats(c);
 	if (cmd->name[0])
 		bot_fmt(
 		    text, sizeof(text),
@@ -656,8 +703,10 @@ static int button(struct bot_ctx *c, const struct bot_cb *cb)
 	case BOT_CB_BILLING:
 		return bot_on_billing_cb(c, cb);
 	case BOT_CB_ALERT:
-	case BOT_CB_REPORT:
 		return bot_on_alerts_cb(c, cb);
+	case BOT_CB_STATS:
+	case BOT_CB_REPORT:
+		return bot_on_stats_cb(c, cb);
 	default:
 		return bot_on_channel_cb(c, cb);
 	}

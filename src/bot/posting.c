@@ -110,24 +110,12 @@ static bool dbool(struct bot_ctx *c, const char *key)
 
 /* ---- time as people read it ------------------------------------------------ */
 
-/* "25.11.2026 09:00" for ms in zone ("?" when the zone cannot say). */
-static void local_text(const char *zone, int64_t ms, char *out, size_t outsz)
-{
-	struct when_local t;
-
-	if (when_to_local(zone, ms, &t, NULL, NULL, NULL))
-		bot_fmt(out, outsz, "?");
-	else
-		bot_fmt(out, outsz, "%02d.%02d.%04d %02d:%02d", t.day, t.month, t.year, t.hour,
-		        t.minute);
-}
-
 /* "25.11.2026 09:00 (Europe/Berlin, UTC+01:00)". */
 static void when_text(const char *zone, int64_t ms, char *out, size_t outsz)
 {
 	char local[32], off[16];
 
-	local_text(zone, ms, local, sizeof(local));
+	bot_local_time(zone, ms, local, sizeof(local));
 	bot_zone_offset(zone, ms, off, sizeof(off));
 	bot_fmt(out, outsz, "%s (%s, %s)", local, zone, off);
 }
@@ -1156,9 +1144,9 @@ int bot_cmd_queue(struct bot_ctx *c)
 			bot_fmt(label, sizeof(label), _(c->lang, "✖ %d: Cancel"), (int)k + 1);
 			bot_kb_button(row, label, BOT_CB_Q_CANCEL, NULL, post);
 		}
-		local_text(c->u.time_zone,
-		           (int64_t)json_integer_value(json_object_get(d, "due_at")), when,
-		           sizeof(when));
+		bot_local_time(c->u.time_zone,
+		               (int64_t)json_integer_value(json_object_get(d, "due_at")), when,
+		               sizeof(when));
 		bot_html_plain(json_string_value(json_object_get(d, "text")), EXCERPT_MAX, excerpt,
 		               sizeof(excerpt));
 		bot_fmt(line, sizeof(line), "%d. %s · %s · %s", (int)k + 1, when,

@@ -139,6 +139,32 @@ void bot_fmt(char *out, size_t outsz, const char *fmt, ...)
 		out[utf8_cut(out, outsz - 1)] = '\0';
 }
 
+void bot_addf(char *out, size_t outsz, const char *fmt, ...)
+{
+	size_t len = strlen(out);
+	va_list ap;
+	int n;
+
+	if (len + 1 >= outsz)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(out + len, outsz - len, fmt, ap);
+	va_end(ap);
+	if (n >= 0 && (size_t)n >= outsz - len)
+		out[len + utf8_cut(out + len, outsz - len - 1)] = '\0';
+}
+
+void bot_local_time(const char *zone, int64_t ms, char *out, size_t outsz)
+{
+	struct when_local t;
+
+	if (when_to_local(zone && *zone ? zone : "UTC", ms, &t, NULL, NULL, NULL))
+		bot_fmt(out, outsz, "?");
+	else
+		bot_fmt(out, outsz, "%02d.%02d.%04d %02d:%02d", t.day, t.month, t.year, t.hour,
+		        t.minute);
+}
+
 json_t *bot_kb_new(void)
 {
 	return json_pack("{s:[]}", "inline_keyboard");

@@ -17,6 +17,7 @@
 #include "lib/tz.h"
 
 #define CB_VERSION "1"
+/* The alerts' "Open report" button: its own prefix, not versioned. */
 
 static const struct {
 	const char *field;
@@ -159,7 +160,7 @@ static const char *const cb_names[BOT_CB__COUNT] = {
     [BOT_CB_POST_CH] = "pch",      [BOT_CB_Q_EDIT] = "qe",       [BOT_CB_Q_CANCEL] = "qc",
     [BOT_CB_Q_CANCEL_YES] = "qcy", [BOT_CB_Q_CANCEL_NO] = "qcn", [BOT_CB_RESEND] = "dr",
     [BOT_CB_PUBLISHED] = "dp",     [BOT_CB_BUY] = "buy",         [BOT_CB_BILLING] = "bil",
-    [BOT_CB_ALERT] = "al",         [BOT_CB_REPORT] = "rpt",
+    [BOT_CB_ALERT] = "al",         [BOT_CB_REPORT] = "rpt",      [BOT_CB_STATS] = "st",
 };
 
 enum arg_kind {
@@ -173,7 +174,8 @@ enum arg_kind {
 	ARG_STEP,
 	ARG_BUY,
 	ARG_BILLING,
-	ARG_ALERT
+	ARG_ALERT,
+	ARG_STATS
 };
 
 static enum arg_kind arg_of(enum bot_cb_action a)
@@ -211,6 +213,8 @@ static enum arg_kind arg_of(enum bot_cb_action a)
 		return ARG_BILLING;
 	case BOT_CB_ALERT:
 		return ARG_ALERT;
+	case BOT_CB_STATS:
+		return ARG_STATS;
 	case BOT_CB_MENU:
 	case BOT_CB__COUNT:
 		break;
@@ -257,6 +261,7 @@ static int check_arg(enum arg_kind kind, struct str arg, bool present, struct bo
 	static const char *const steps[] = {"done", "addbtn", "nobtn",  "chok", "now", "1h",
 	                                    "t09",  "t18",    "silent", "pin",  "del", "repeat",
 	                                    "go",   "cancel", "time",   NULL};
+	struct bot_stats_arg stats;
 	struct bot_buy buy;
 	char zone[BOT_ZONE_MAX];
 
@@ -324,6 +329,11 @@ static int check_arg(enum arg_kind kind, struct str arg, bool present, struct bo
 		memcpy(out->arg, arg.p, arg.len);
 		return 0;
 	}
+	case ARG_STATS:
+		if (bot_stats_arg_parse(arg, &stats))
+			return -ERR_INVALID;
+		memcpy(out->arg, arg.p, arg.len);
+		return 0;
 	case ARG_NONE:
 		break;
 	}
@@ -342,7 +352,7 @@ int bot_cb_parse(const char *data, size_t len, struct bot_cb *out)
 		return -ERR_INVALID;
 	has_arg = str_split(&s, ':', &action);
 	for (int i = 0; i < BOT_CB__COUNT; i++) {
-		if (!str_eqc(action, cb_names[i]))
+		if (!cb_names[i] || !str_eqc(action, cb_names[i]))
 			continue;
 		out->action = (enum bot_cb_action)i;
 		if (check_arg(arg_of(out->action), s, has_arg, out)) {
@@ -553,4 +563,47 @@ int bot_parse_channel_ref(struct str s, char username[64], int64_t *chat_id)
 	memcpy(username, s.p, s.len);
 	username[s.len] = '\0';
 	return 0;
+}
+
+int bot_stats_arg_parse(struct str s, struct bot_stats_arg *out)
+{
+	static const int periods[] = BOT_STATS_PERIODS;
+	struct str what, id;
+	int64_t days;
+	bool has_days;
+
+	memset(out, 0, sizeof(*out));
+	if (!str_split(&s, '.', &what) || what.len != 1 || !strchr("csbt", what.p[0]))
+		goto bad;
+	has_days = str_split(&s, '.', &id);
+	if (!canonical_int(id) || str_to_i64(id, 1, INT64_MAX, &out->channel))
+		goto bad;
+	if (what.p[0] == 'c' && !has_days) {
+		out->what = 'c';
+		return 0;
+	}
+	out->what = what.p[0];
+	if (out->what == 'c' || !has_days || !canonical_int(s) || str_to_i64(s, 1, 366, &days))
+		goto bad;
+	for (size_t i = 0; i < ARRAY_SIZE(periods); i++)
+		if (days == periods[i]) {
+			out->days = (int)days;
+			return 0;
+		}
+bad:
+	memset(out, 0, sizeof(*out));
+	return -ERR_INVALID;
+}
+
+void bot_stats_arg_format(const struct bot_stats_arg *a, char *out, size_t outsz)
+{
+	struct bot_stats_arg check;
+	int n;
+
+	if (a->what == 'c')
+		n = snprintf(out, outsz, "c.%lld", (long long)a->channel);
+	else
+		n = snprintf(out, outsz, "%c.%lld.%d", a->what, (long long)a->channel, a->days);
+	if (n < 0 || (size_t)n >= outsz || bot_stats_arg_parse(str_c(out), &check))
+		out[0] = '\0';
 }

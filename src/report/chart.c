@@ -27,10 +27,10 @@
 #include <string.h>
 #include <unicode/udat.h>
 #include <unicode/udatpg.h>
-#include <unicode/unum.h>
 #include <unicode/ustring.h>
 
 #include "lib/i18n.h"
+#include "lib/l10n.h"
 #include "lib/mem.h"
 #include "lib/str.h"
 #include "lib/tz.h"
@@ -77,13 +77,6 @@ static const unsigned c_series[CHART_SERIES_MAX] = {0x2b6cb0, 0xdd6b20};
 /* Pale yellow to dark red, each stop darker than the one before. */
 static const unsigned c_heat[] = {0xffffcc, 0xfed976, 0xfd8d3c, 0xe31a1c, 0x800026};
 
-/* Our language to the ICU locale of its dates and numbers. */
-static const char *const locales[][2] = {
-    {"en", "en"},
-    {"ru", "ru"},
-    {"uz", "uz_Latn"},
-};
-
 enum font { F_TITLE, F_LABEL, F_TICK, F_EMPTY, F_MAX };
 
 /* Date label forms, by ICU skeleton. */
@@ -129,11 +122,9 @@ struct ctx {
 	PangoContext *pc;
 	PangoLayout *lay;
 	PangoFontDescription *fonts[F_MAX];
-	UNumberFormat *nf;
-	int nf_digits;
+	struct l10n *l10n; /* numbers and weekday names */
 	UDateTimePatternGenerator *pg;
 	UDateFormat *df[D_MAX];
-	UDateFormat *symbols; /* for weekday names */
 
 	bool empty;
 	struct chart_rect plot;
@@ -154,14 +145,6 @@ struct ctx {
 };
 
 /* ---- small helpers ---------------------------------------------------------- */
-
-static const char *locale_of(const char *lang)
-{
-	for (size_t i = 0; i < ARRAY_SIZE(locales); i++)
-		if (strcmp(lang, locales[i][0]) == 0)
-			return locales[i][1];
-	return locales[0][1];
-}
 
 static struct rgb rgb_of(unsigned hex)
 {
@@ -337,29 +320,10 @@ static int digits_for(double step)
 /* v grouped as the language groups numbers, with digits fraction digits. */
 static int num_text(struct ctx *x, double v, int digits, char *out, size_t cap)
 {
-	UErrorCode st = U_ZERO_ERROR;
-	UChar u[TEXT_MAX];
-	int32_t n;
-
-	if (!x->nf) {
-		x->nf = unum_open(UNUM_DECIMAL, NULL, 0, x->o.loc, NULL, &st);
-		if (U_FAILURE(st)) {
-			x->nf = NULL;
-			return icu_fail(x, "number format", st);
-		}
-		x->nf_digits = -1;
-	}
-	if (digits != x->nf_digits) {
-		unum_setAttribute(x->nf, UNUM_MIN_FRACTION_DIGITS, digits);
-		unum_setAttribute(x->nf, UNUM_MAX_FRACTION_DIGITS, digits);
-		x->nf_digits = digits;
-	}
-	/* + 0.0 turns -0 into 0, which ICU would show as "-0". */
-	n = unum_formatDouble(x->nf, v + 0.0, u, TEXT_MAX, NULL, &st);
-	if (U_FAILURE(st) || n >= TEXT_MAX)
-		return icu_fail(x, "number format", st);
-	if (to_utf8(u, n, out, cap))
-		return icu_fail(x, "number text", st);
+	if (!x->l10n)
+		x->l10n = l10n_new(x->o.lang);
+	if (l10n_number(x->l10n, v, digits, out, cap))
+		return err_set(x->e, ERR_INTERNAL, "chart: icu number format failed");
 	return 0;
 }
 
@@ -415,24 +379,10 @@ static int date_text(struct ctx *x, enum dform f, int64_t ms, char *out, size_t 
 /* The short stand-alone name of day d (0 = Monday) in the language. */
 static int weekday_text(struct ctx *x, int d, char *out, size_t cap)
 {
-	UErrorCode st = U_ZERO_ERROR;
-	UChar u[TEXT_MAX];
-	int32_t n;
-
-	if (!x->symbols) {
-		x->symbols = udat_open(UDAT_DEFAULT, UDAT_DEFAULT, x->o.loc, NULL, 0, NULL, 0, &st);
-		if (U_FAILURE(st)) {
-			x->symbols = NULL;
-			return icu_fail(x, "weekday names", st);
-		}
-	}
-	/* ICU counts weekdays from Sunday = 1. */
-	n = udat_getSymbols(x->symbols, UDAT_STANDALONE_SHORT_WEEKDAYS, (d + 1) % 7 + 1, u,
-	                    TEXT_MAX, &st);
-	if (U_FAILURE(st) || n >= TEXT_MAX)
-		return icu_fail(x, "weekday name", st);
-	if (to_utf8(u, n, out, cap))
-		return icu_fail(x, "weekday text", st);
+	if (!x->l10n)
+		x->l10n = l10n_new(x->o.lang);
+	if (l10n_weekday(x->l10n, d, false, out, cap))
+		return err_set(x->e, ERR_INTERNAL, "chart: icu weekday name failed");
 	return 0;
 }
 
@@ -462,7 +412,7 @@ static int resolve(const struct chart *c, struct opts *o, struct err *e)
 	if (c->kind != CHART_LINE && c->kind != CHART_BARS && c->kind != CHART_HEATMAP)
 		return err_set(e, ERR_INVALID, "chart: unknown kind %d", (int)c->kind);
 	o->lang = i18n_match(has_text(c->lang) ? c->lang : I18N_DEFAULT);
-	o->loc = locale_of(o->lang);
+	o->loc = l10n_locale(o->lang);
 	o->zone = has_text(c->zone) ? c->zone : "UTC";
 	if (!tz_valid(o->zone))
 		return err_set(e, ERR_INVALID, "chart: unknown time zone");
@@ -1253,13 +1203,10 @@ static void ctx_close(struct ctx *x)
 		g_object_unref(x->lay);
 	if (x->pc)
 		g_object_unref(x->pc);
-	if (x->nf)
-		unum_close(x->nf);
+	l10n_free(x->l10n);
 	for (int f = 0; f < D_MAX; f++)
 		if (x->df[f])
 			udat_close(x->df[f]);
-	if (x->symbols)
-		udat_close(x->symbols);
 	if (x->pg)
 		udatpg_close(x->pg);
 }

@@ -1252,29 +1252,66 @@ static void m_refund_star_payment(struct sim_call *c)
 	c->result = json_true();
 }
 
+/* The language_code of a commands method ("" for none): 0, or -1 after
+ * failing the call for a malformed one. */
+static int commands_lang(struct sim_call *c, const char **lang)
+{
+	const char *l = prm_str(c, "language_code");
+
+	*lang = l ? l : "";
+	if (strlen(*lang) > 2 || strspn(*lang, "abcdefghijklmnopqrstuvwxyz") != strlen(*lang)) {
+		sim_fail(c, 400, "Bad Request: LANG_CODE_INVALID");
+		return -1;
+	}
+	return 0;
+}
+
 static void m_set_my_commands(struct sim_call *c)
 {
 	bool bad;
 	json_t *cmds = prm_json(c, "commands", &bad);
+	const char *lang;
 
 	if (bad || !json_is_array(cmds)) {
 		sim_fail(c, 400, "Bad Request: can't parse commands JSON object");
 		return;
 	}
-	json_decref(c->s->commands);
-	c->s->commands = json_deep_copy(cmds);
+	if (commands_lang(c, &lang))
+		return;
+	if (*lang) {
+		if (!c->s->commands_lang)
+			c->s->commands_lang = json_object();
+		json_object_set_new(c->s->commands_lang, lang, json_deep_copy(cmds));
+	} else {
+		json_decref(c->s->commands);
+		c->s->commands = json_deep_copy(cmds);
+	}
 	c->result = json_true();
 }
 
 static void m_get_my_commands(struct sim_call *c)
 {
-	c->result = c->s->commands ? json_deep_copy(c->s->commands) : json_array();
+	const json_t *cmds;
+	const char *lang;
+
+	if (commands_lang(c, &lang))
+		return;
+	cmds = *lang ? json_object_get(c->s->commands_lang, lang) : c->s->commands;
+	c->result = cmds ? json_deep_copy(cmds) : json_array();
 }
 
 static void m_delete_my_commands(struct sim_call *c)
 {
-	json_decref(c->s->commands);
-	c->s->commands = NULL;
+	const char *lang;
+
+	if (commands_lang(c, &lang))
+		return;
+	if (*lang) {
+		json_object_del(c->s->commands_lang, lang);
+	} else {
+		json_decref(c->s->commands);
+		c->s->commands = NULL;
+	}
 	c->result = json_true();
 }
 

@@ -104,6 +104,37 @@ static char *dup_opt(const char *v)
 
 /* ---- bot and simulator ---- */
 
+/* A file the bot uploaded (or a user sent), as its bytes. */
+static int c_file(struct http_req *r)
+{
+	struct sim *s = r->ctx;
+	struct str v = router_param(&r->match, "id");
+	char id[sizeof(((struct sim_file *)0)->file_id)], mime[128];
+	const struct sim_file *f;
+	char *data = NULL;
+	size_t len = 0;
+	int rc;
+
+	if (v.len == 0 || v.len >= sizeof(id))
+		return fail(r, 404, "no such file");
+	memcpy(id, v.p, v.len);
+	id[v.len] = '\0';
+	pthread_mutex_lock(&s->mu);
+	f = sim_file_find(s, id);
+	if (f) {
+		len = (size_t)f->size;
+		data = xmalloc(len ? len : 1);
+		memcpy(data, f->data, len);
+		snprintf(mime, sizeof(mime), "%s", f->mime ? f->mime : "application/octet-stream");
+	}
+	pthread_mutex_unlock(&s->mu);
+	if (!data)
+		return fail(r, 404, "no such file: %s", id);
+	rc = http_reply(r, 200, mime, data, len);
+	free(data);
+	return rc;
+}
+
 static int c_reset(struct http_req *r)
 {
 	struct sim *s = r->ctx;
@@ -141,8 +172,10 @@ static int c_bot(struct http_req *r)
 	json_t *o;
 
 	pthread_mutex_lock(&s->mu);
-	o = json_pack("{s:o, s:s, s:o, s:b}", "user", sim_bot_json(s), "token", s->token,
+	o = json_pack("{s:o, s:s, s:o, s:o, s:b}", "user", sim_bot_json(s), "token", s->token,
 	              "commands", s->commands ? json_deep_copy(s->commands) : json_array(),
+	              "commands_by_language",
+	              s->commands_lang ? json_deep_copy(s->commands_lang) : json_object(),
 	              "rate_limits", s->rate_limits);
 	pthread_mutex_unlock(&s->mu);
 	return reply(r, o);
@@ -1372,6 +1405,7 @@ const struct route sim_control_routes[] = {
     {"POST", "/control/reset", c_reset, 0, "forget everything"},
     {"GET", "/control/stats", c_stats, 0, "request counts and violations"},
     {"GET", "/control/bot", c_bot, 0, "the bot"},
+    {"GET", "/control/files/{id}", c_file, 0, "a file's bytes"},
     {"POST", "/control/rate_limits", c_rate_limits, 0, "toggle flood control"},
     {"POST", "/control/users", c_user_add, 0, "create a user"},
     {"GET", "/control/users/{id}", c_user_get, 0, "a user"},

@@ -136,6 +136,7 @@ struct sim_file {
 	int64_t size;
 	int width, height;
 	char *name, *mime; /* NULL when unknown */
+	char *data;        /* the bytes, for GET /control/files/{id} */
 };
 
 struct sim_cbq {
@@ -259,7 +260,8 @@ struct sim {
 	int64_t requests_total, violations, too_many, injected;
 
 	json_t *demo;
-	json_t *commands; /* setMyCommands, or NULL */
+	json_t *commands;      /* setMyCommands without language_code, or NULL */
+	json_t *commands_lang; /* language_code -> setMyCommands with it, or NULL */
 
 	/* Telegram's clock (sim_clock_ms): wall time plus offset_ms, or frozen
 	 * at frozen_ms; never below last_ms, the highest value it gave. */

@@ -160,6 +160,7 @@ void sim_world_release(struct sim *s)
 	for (size_t i = 0; i < s->nfiles; i++) {
 		free(s->files[i]->name);
 		free(s->files[i]->mime);
+		free(s->files[i]->data);
 		free(s->files[i]);
 	}
 	for (size_t i = 0; i < s->ncbqs; i++) {
@@ -186,6 +187,7 @@ void sim_world_release(struct sim *s)
 	json_decref(s->requests);
 	json_decref(s->demo);
 	json_decref(s->commands);
+	json_decref(s->commands_lang);
 	free(s->wh.url);
 	free(s->wh.secret);
 	free(s->wh.ip_address);
@@ -201,7 +203,7 @@ void sim_world_release(struct sim *s)
 	s->fails = NULL;
 	s->nusers = s->nchats = s->nupdates = s->nfiles = s->ncbqs = s->npcqs = s->npayments = 0;
 	s->nfails = 0;
-	s->allowed = s->requests = s->demo = s->commands = NULL;
+	s->allowed = s->requests = s->demo = s->commands = s->commands_lang = NULL;
 	memset(&s->wh, 0, sizeof(s->wh));
 	memset(&s->global, 0, sizeof(s->global));
 	memset(&s->tme, 0, sizeof(s->tme));
@@ -664,6 +666,8 @@ struct sim_file *sim_file_add(struct sim *s, const char *kind, const char *data,
 	image_size((const unsigned char *)data, len, &f->width, &f->height);
 	f->name = name ? xstrdup(name) : NULL;
 	f->mime = mime ? xstrdup(mime) : NULL;
+	f->data = xmalloc(len ? len : 1);
+	memcpy(f->data, data, len);
 	return f;
 }
 

@@ -435,13 +435,12 @@ class TestRealTimeAnalyticsWorkflow:
         collection(h, ch)
         sim.quiet(OWNER)
         assert len(alert_events(s, h, ch)) == 1
-        # Open report: the channel's week from the store
+        # Open report: the channel's /stats summary of the last 7 days
         sim.press(OWNER, m, "Open report")
-        rep = sim.expect(OWNER, "📊 “Lab News”, the last 7 days:")
-        members = one(h, f"SELECT value FROM metric_points WHERE channel_id = {ch} AND "
-                         f"source = 'bot_api' ORDER BY measured_at DESC LIMIT 1")
-        assert f"Subscribers: {members}" in rep["text"], rep["text"]
-        assert "Average views per post: ≈" in rep["text"], rep["text"]
+        rep = sim.expect(OWNER, "📊 Lab News · last 7 days")
+        members = int(one(h, f"SELECT value FROM metric_points WHERE channel_id = {ch} AND "
+                             f"source = 'bot_api' ORDER BY measured_at DESC LIMIT 1"))
+        assert f"{members:,}" in rep["text"], rep["text"]
         # Mute: the rule is muted for a day, and says until when
         sim.press(OWNER, m, "Mute")
         mm = sim.expect(OWNER, "🔕 Muted until")
@@ -550,3 +549,178 @@ class TestRealTimeAnalyticsWorkflow:
         assert r.status_code == 422 and r.json()["field"] == "muted_until"
         assert s.delete(h.url(f"/api/v1/alerts/{rule['id']}")).status_code == 204
         assert s.delete(h.url(f"/api/v1/alerts/{rule['id']}")).status_code == 404
+
+    @pytest.mark.parametrize("bot_mode", ["polling"])
+    def test_stats_in_the_bot(self, lab):
+        """/stats (docs/bot.md): the summary agrees with the ground truth, its
+        chart is a PNG photo, the period buttons, best times and top posts
+        work, the alerts' "Open report" button opens it, and a Russian user
+        reads it in Russian."""
+        h, sim = lab, lab.sim
+        cid, ch = history_channel(h, username="lab_stats", history={
+            "days": 14, "min_per_day": 3, "max_per_day": 5, "seed": 23}, members=12000)
+        advance(h, HOUR)
+        collected(h, ch, "page")
+        collected(h, ch, "bot_api")
+        truth = sim.ctl("GET", f"/channels/{cid}/audience")
+        real = sorted((p for p in truth["posts"] if not p.get("service")),
+                      key=lambda p: (p["date"], p["message_id"]))
+
+        # the command menu and /help name it, in every language
+        bot = wait_for(lambda: (lambda b: "ru" in b["commands_by_language"] and b)(
+            sim.ctl("GET", "/bot")), what="command menu")
+        assert "stats" in [c["command"] for c in bot["commands"]]
+        assert {c["command"]: c["description"] for c in
+                bot["commands_by_language"]["ru"]}["stats"] == "Статистика канала с графиком"
+        sim.say(OWNER, "/help")
+        sim.expect(OWNER, "/stats — a channel's statistics with a chart")
+
+        # one channel: no channel to choose, the period first
+        sim.say(OWNER, "/stats")
+        m = sim.expect(OWNER, "Lab News: statistics for which period?")
+        assert [b["text"] for b in sim.buttons(m)] == ["7 days", "30 days", "90 days"]
+        sim.press(OWNER, m, "7 days")
+        photo, summary = self.stats_reply(sim, "📊 Lab News · last 7 days")
+        text = summary["text"]
+        # the subscribers are the Bot API's, exactly
+        assert f"👥 Subscribers: {truth['member_count']:,}\n" in text, text
+        # one member count so far: no growth yet, and no made-up zero
+        assert "📈 Growth: not enough data yet\n" in text
+        # the period's posts are the newest ones; their views per post as the
+        # page rounds them (≈ when it did)
+        n = int(text.split("🗓 Posts: ")[1].split(" ")[0])
+        assert 0 < n < len(real)
+        week = real[-n:]
+        assert week[0]["date"] * 1000 >= self.clock(h) - 7 * 24 * HOUR - 120000
+        avg = sum(p["views"] for p in week) / n
+        shown = text.split("👁 Views per post: ")[1].split("\n")[0]
+        approx = shown.startswith("≈")
+        assert abs(int(shown.lstrip("≈").replace(",", "")) - avg) <= (50.5 if approx else 0.5), \
+            (shown, avg)
+        assert approx == any(p["views"] >= 1000 for p in week)
+        assert "≈ approximate: the public page rounds counts above 999." in text or not approx
+        assert "· active\n" in text
+        assert "🕒 Best time to post: " in text and "–" in text.split("🕒")[1].split("\n")[0]
+        assert "🏆 Top post: " in text and "https://t.me/lab_stats/" in text
+        assert "🔄 Updated " in text
+        # the chart: views per day (one member count is not a line), a PNG
+        assert photo["caption"].startswith("📈 Views per day · Lab News · last 7 days")
+        self.assert_png(sim, photo)
+        assert [b["text"] for b in sim.buttons(summary)] == \
+            ["30 days", "90 days", "🕒 Best times", "🏆 Top posts"]
+
+        # top posts: by views and by ER, with their links
+        sim.press(OWNER, summary, "Top posts")
+        top = sim.expect(OWNER, "🏆 Top posts of Lab News, last 7 days")["text"]
+        first = top.split("By views:\n1. ")[1].split("\n")[0]
+        mid = int(first.rsplit("/", 1)[1])
+        best = max(p["views"] for p in week)
+        assert next(p for p in week if p["message_id"] == mid)["views"] >= best - 100
+        assert "\nBy ER:\n1. ER " in top
+        assert top.count("https://t.me/lab_stats/") <= 10
+
+        # best times: the heatmap as a photo
+        sim.press(OWNER, summary, "Best times")
+        heat, = self.photos_after(sim, summary)
+        assert heat["caption"].startswith("🕒 Best times of Lab News, last 7 days.")
+        assert "(Europe/London)" in heat["caption"]
+        self.assert_png(sim, heat)
+
+        # a week later, a second member count: the 30 days' chart is the
+        # subscribers' line; their growth needs a count from before the period
+        bot_ok = int(one(h, f"SELECT ok_at FROM collect_sources WHERE channel_id = {ch} AND "
+                            f"source = 'bot_api'"))
+        advance(h, 7 * 24 * HOUR + HOUR)
+        collected(h, ch, "bot_api", after=bot_ok)
+        truth = sim.ctl("GET", f"/channels/{cid}/audience")
+        counts = [int(r[0]) for r in rows(
+            h, f"SELECT value FROM metric_points WHERE channel_id = {ch} AND metric = "
+               f"'members' AND source = 'bot_api' ORDER BY measured_at")]
+        assert len(counts) == 2 and counts[-1] == truth["member_count"], counts
+        net, rate = counts[1] - counts[0], (counts[1] - counts[0]) / counts[0] * 100
+        sim.press(OWNER, summary, "30 days")
+        photo, month = self.stats_reply(sim, "📊 Lab News · last 30 days")
+        text = month["text"]
+        assert f"👥 Subscribers: {truth['member_count']:,}\n" in text
+        assert "📈 Growth: not enough data yet\n" in text, text
+        assert text.split("🗓 Posts: ")[1].split(" ")[0] == str(len(real))
+        assert photo["caption"].startswith("📈 Subscribers · Lab News · last 30 days")
+        self.assert_png(sim, photo)
+        assert [b["text"] for b in sim.buttons(month)][:2] == ["7 days", "90 days"]
+        sim.press(OWNER, month, "7 days")
+        photo, week = self.stats_reply(sim, "📊 Lab News · last 7 days")
+        growth = week["text"].split("📈 Growth: ")[1].split("\n")[0]
+        assert growth.split(" ")[0] == (f"{net:+,}" if net else "0"), (growth, net)
+        # the rate with two decimals under 1 %, else one
+        assert abs(float(growth.split("(")[1].rstrip("%)")) - rate) <= \
+            (0.005 if abs(rate) < 1 else 0.05), (growth, rate)
+        # no post in the last week: nothing built on posts, and no zeros
+        assert "👁 Views per post: not enough data yet\n" in week["text"]
+        assert "🗓 Posts: 0 (0.0 a day) · low activity\n" in week["text"]
+
+        # an alert's "Open report": the 7-day summary of that channel
+        sim.press(OWNER, month, data=f"1:rpt:{ch}")
+        self.stats_reply(sim, "📊 Lab News · last 7 days")
+        # another user's channel, or one that is not there: the stale answer
+        other = 7202
+        m = onboard(sim, other)
+        sim.press(other, m, data=f"1:rpt:{ch}")
+        sim.expect(other, "This button belongs to a step that is already finished")
+        sim.press(OWNER, month, data=f"1:st:s.{ch + 1000}.7")
+        sim.expect(OWNER, "This button belongs to a step that is already finished")
+        sim.press(OWNER, month, data=f"1:st:s.{ch}.14")
+        sim.expect(OWNER, "This button is not valid")
+        # a user without channels is told how to connect one
+        sim.say(other, "/stats")
+        sim.expect(other, "You have no channels yet, so there are no statistics to show. "
+                          "Connect one with /connect @yourchannel")
+
+        # in Russian for a Russian user
+        sim.say(OWNER, "/settings")
+        sim.press(OWNER, sim.expect(OWNER, "Your settings"), "Change language")
+        sim.press(OWNER, sim.expect(OWNER, "Choose your language"), "Русский")
+        sim.expect(OWNER, "Язык сохранён")
+        sim.say(OWNER, "/stats")
+        m = sim.expect(OWNER, "Lab News: статистика за какой период?")
+        assert [b["text"] for b in sim.buttons(m)] == ["7 дней", "30 дней", "90 дней"]
+        sim.press(OWNER, m, "30 дней")
+        photo, ru = self.stats_reply(sim, "📊 Lab News · последние 30 дней")
+        text = ru["text"]
+        assert f"👥 Подписчики: {truth['member_count']:,}\n".replace(",", "\u00a0") in text, text
+        assert "📈 Прирост: пока мало данных\n" in text
+        assert "🕒 Лучшее время для публикации: " in text
+        assert "≈ приблизительно" in text or "≈" not in text
+        assert "🔄 Обновлено " in text
+        assert photo["caption"].startswith("📈 Подписчики · Lab News · последние 30 дней")
+        assert [b["text"] for b in sim.buttons(ru)] == \
+            ["7 дней", "90 дней", "🕒 Лучшее время", "🏆 Лучшие посты"]
+
+    @staticmethod
+    def clock(h):
+        return requests.get(h.url("/test/clock"), timeout=10).json()["now_ms"]
+
+    @staticmethod
+    def photos_after(sim, message, timeout=15):
+        """The photos the bot sent to OWNER after message, waiting for one."""
+        def got():
+            return [m for m in sim.sent(OWNER, after=message["message_id"]) if m.get("photo")]
+        return wait_for(got, timeout=timeout, what="a photo")
+
+    def stats_reply(self, sim, heading):
+        """The summary that starts with heading and the chart sent before it."""
+        summary = sim.expect(OWNER, heading)
+        assert summary["text"].startswith(heading), summary["text"]
+        before = [m for m in sim.sent(OWNER, after=summary["message_id"] - 2)
+                  if m["message_id"] < summary["message_id"]]
+        assert before and before[-1].get("photo"), before
+        return before[-1], summary
+
+    @staticmethod
+    def assert_png(sim, message):
+        size = message["photo"][-1]
+        r = requests.get(f"{sim.base}/control/files/{size['file_id']}", timeout=10)
+        assert r.status_code == 200
+        assert r.content.startswith(b"\x89PNG\r\n\x1a\n")
+        assert r.headers["Content-Type"] == "image/png"
+        assert (size["width"], size["height"]) == (1000, 560)
+        assert size["file_size"] == len(r.content) > 5000

@@ -324,6 +324,46 @@ def test_photo_upload_and_file_id_reuse(sim):
     assert [m["media"]["type"] for m in seen] == ["photo", "photo", "document"]
 
 
+def test_file_bytes_for_tests(sim):
+    """GET /control/files/{id}: what the bot uploaded, byte for byte."""
+    u = sim.started_user()
+    image = png(4, 3)
+    status, body = sim.bot("sendPhoto", data={"chat_id": str(u["id"])},
+                           files={"photo": ("c.png", image, "image/png")})
+    assert status == 200, body
+    fid = body["result"]["photo"][-1]["file_id"]
+    r = sim.http.get(sim.url(f"/control/files/{fid}"), timeout=10)
+    assert r.status_code == 200 and r.content == image
+    assert r.headers["Content-Type"] == "image/png"
+    status, body = sim.bot("sendDocument", data={"chat_id": str(u["id"])},
+                           files={"document": ("a.bin", b"\x00\x01", "")})
+    assert status == 200, body
+    r = sim.http.get(sim.url(f"/control/files/{body['result']['document']['file_id']}"),
+                     timeout=10)
+    assert r.content == b"\x00\x01"
+    assert r.headers["Content-Type"] == "application/octet-stream"
+    assert sim.http.get(sim.url("/control/files/AgNoSuchFile"), timeout=10).status_code == 404
+    sim.ctl("/reset", {})
+    assert sim.http.get(sim.url(f"/control/files/{fid}"), timeout=10).status_code == 404
+
+
+def test_commands_per_language(sim):
+    en = [{"command": "stats", "description": "Statistics"}]
+    ru = [{"command": "stats", "description": "Статистика"}]
+    assert sim.ok("setMyCommands", commands=en) is True
+    assert sim.ok("setMyCommands", commands=ru, language_code="ru") is True
+    assert sim.ok("getMyCommands") == en
+    assert sim.ok("getMyCommands", language_code="ru") == ru
+    assert sim.ok("getMyCommands", language_code="uz") == []
+    bot = sim.ctl("/bot")
+    assert bot["commands"] == en and bot["commands_by_language"] == {"ru": ru}
+    sim.err("setMyCommands", 400, "Bad Request: LANG_CODE_INVALID", commands=en,
+            language_code="Russian")
+    assert sim.ok("deleteMyCommands", language_code="ru") is True
+    assert sim.ctl("/bot")["commands_by_language"] == {}
+    assert sim.ok("getMyCommands") == en
+
+
 def test_photo_by_url(sim):
     u = sim.started_user()
     image = png(5, 4)

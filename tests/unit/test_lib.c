@@ -1,6 +1,6 @@
 /*
  * Unit tests of lib/: buffers, slices, JSON bounds, crypto, log redaction,
- * configuration.
+ * configuration, numbers and weekday names per language.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -18,6 +18,7 @@
 #include "lib/config.h"
 #include "lib/crypto.h"
 #include "lib/json.h"
+#include "lib/l10n.h"
 #include "lib/log.h"
 #include "lib/str.h"
 #include "lib/tz.h"
@@ -364,6 +365,65 @@ static void test_utf8(void **state)
 	assert_int_equal(utf8_cut("abc", 0), 0);
 }
 
+#define NBSP "\xc2\xa0"
+
+static void test_l10n(void **state)
+{
+	static const struct {
+		const char *lang, *num, *pct, *wide, *shrt;
+	} want[] = {
+	    {"en", "12,500.5", "6.2%", "Tuesday", "Tue"},
+	    {"ru", "12" NBSP "500,5", "6,2" NBSP "%", "вторник", "вт"},
+	    {"uz", "12" NBSP "500,5", "6,2%", "seshanba", "Sesh"},
+	    {"de", "12,500.5", "6.2%", "Tuesday", "Tue"},
+	};
+	char out[64], tiny[4];
+
+	(void)state;
+	assert_string_equal(l10n_locale("uz"), "uz_Latn");
+	assert_string_equal(l10n_locale(NULL), "en");
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		struct l10n *l = l10n_new(want[i].lang);
+
+		assert_int_equal(l10n_number(l, 12500.46, 1, out, sizeof(out)), 0);
+		assert_string_equal(out, want[i].num);
+		assert_int_equal(l10n_percent(l, 6.24, 1, out, sizeof(out)), 0);
+		assert_string_equal(out, want[i].pct);
+		assert_int_equal(l10n_weekday(l, 1, true, out, sizeof(out)), 0);
+		assert_string_equal(out, want[i].wide);
+		assert_int_equal(l10n_weekday(l, 1, false, out, sizeof(out)), 0);
+		assert_string_equal(out, want[i].shrt);
+		l10n_free(l);
+	}
+	{
+		struct l10n *l = l10n_new("en");
+
+		/* the digits change between calls; -0 is 0; Monday and Sunday */
+		assert_int_equal(l10n_number(l, 3, 0, out, sizeof(out)), 0);
+		assert_string_equal(out, "3");
+		assert_int_equal(l10n_number(l, -0.04, 1, out, sizeof(out)), 0);
+		assert_string_equal(out, "0.0");
+		assert_int_equal(l10n_percent(l, -0.04, 1, out, sizeof(out)), 0);
+		assert_string_equal(out, "0.0%");
+		assert_int_equal(l10n_number(l, -0.06, 1, out, sizeof(out)), 0);
+		assert_string_equal(out, "-0.1");
+		assert_int_equal(l10n_number(l, -1234, 0, out, sizeof(out)), 0);
+		assert_string_equal(out, "-1,234");
+		assert_int_equal(l10n_weekday(l, 0, true, out, sizeof(out)), 0);
+		assert_string_equal(out, "Monday");
+		assert_int_equal(l10n_weekday(l, 6, true, out, sizeof(out)), 0);
+		assert_string_equal(out, "Sunday");
+		/* bad input and a small buffer */
+		assert_int_equal(l10n_weekday(l, 7, true, out, sizeof(out)), -ERR_INVALID);
+		assert_int_equal(l10n_number(l, 1, 7, out, sizeof(out)), -ERR_INVALID);
+		assert_int_equal(l10n_number(l, 1.0 / 0.0, 0, out, sizeof(out)), -ERR_INVALID);
+		assert_int_equal(l10n_number(l, 1234567, 0, tiny, sizeof(tiny)), -ERR_TOO_BIG);
+		assert_string_equal(tiny, "");
+		l10n_free(l);
+	}
+	l10n_free(NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -380,6 +440,7 @@ int main(void)
 	    cmocka_unit_test(test_tz),
 	    cmocka_unit_test(test_tz_offset),
 	    cmocka_unit_test(test_utf8),
+	    cmocka_unit_test(test_l10n),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
