@@ -294,3 +294,45 @@ def test_the_demo_channel_has_weeks_of_history(demo):
     assert adv["telegram"]["now"] >= t["now"] + 86400
     later = sim.ctl("GET", f"/channels/{chat}/audience")
     assert sum(p["views"] for p in later["posts"] if not p["service"]) > views
+
+
+def test_newcomer_sees_stats_and_an_alert_in_the_demo(demo):
+    """What the README's demo steps promise for analytics: connect the demo
+    channel, /stats shows its weeks of history at once, and an alert rule
+    (a milestone the channel has passed) alerts through the bot after the
+    next collection (Time: +1 day)."""
+    sim = demo.sim
+    d = sim.ctl("GET", "/demo")
+    uid, chat = d["user_id"], d["channel_id"]
+    start(sim, uid)
+    sim.set_bot(chat, uid, rights={"can_post_messages": True, "can_edit_messages": True,
+                                   "can_delete_messages": True})
+    sim.press(uid, sim.expect(uid, "You made me an administrator"), "Connect")
+    sim.expect(uid, "✅ Connected “Herald Demo Channel”!")
+    # the first collection runs within seconds of connecting
+    wait_for(lambda: demo.sql("SELECT count(*) FROM collect_sources WHERE source = 'page' "
+                              "AND ok_at IS NOT NULL")[0][0] == 1, what="the first collection")
+    truth = sim.ctl("GET", f"/channels/{chat}/audience")
+    sim.say(uid, "/stats")
+    sim.press(uid, sim.expect(uid, "statistics for which period?"), "30 days")
+    summary = sim.expect(uid, "📊 Herald Demo Channel · last 30 days")
+    assert f"👥 Subscribers: {truth['member_count']:,}\n" in summary["text"], summary["text"]
+    # weeks of posts from the public page: views, ERR and activity are known
+    assert "👁 Views per post: not enough data" not in summary["text"], summary["text"]
+    assert "· active" in summary["text"], summary["text"]
+    # an alert: /alerts -> a milestone the channel has already passed
+    env = dict(demo.env, HERALD_DATABASE=demo.db)
+    key = subprocess.run([BIN, "apikey", "create", "--telegram-id", str(uid)], env=env,
+                         capture_output=True, text=True, check=True).stdout.strip()
+    ch = demo.sql(f"SELECT id FROM channels WHERE chat_id = {chat}")[0][0]
+    r = requests.post(demo.base + "/api/v1/alerts", timeout=10,
+                      headers={"Authorization": "Bearer " + key},
+                      json={"channel_id": ch, "kind": "milestone",
+                            "params": {"subscribers": 1000}})
+    assert r.status_code == 201, r.text
+    # Time: +1 day on the demo page; the next collection alerts once
+    sim.ctl("POST", "/demo/advance", {"days": 1})
+    m = sim.expect(uid, "🎉 “Herald Demo Channel” has reached 1000 subscribers", timeout=30)
+    assert [b["text"] for b in sim.buttons(m)] == ["🔕 Mute for 24 h", "📊 Open report"]
+    sim.press(uid, m, "Open report")
+    sim.expect(uid, "📊 Herald Demo Channel · last 7 days")
